@@ -1,0 +1,196 @@
+"""What DashScope's Qwen TTS models are, what they accept, and who speaks in them.
+
+The catalog lets callers list choices and check them before spending a request. It is advice, not
+a gate: a voice or model missing here (a new release, a cloned voice) is still sent as asked, and
+the service is the judge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Language(StrEnum):
+    """Values of the request's `input.language_type`."""
+
+    AUTO = "Auto"
+    CHINESE = "Chinese"
+    ENGLISH = "English"
+    GERMAN = "German"
+    ITALIAN = "Italian"
+    PORTUGUESE = "Portuguese"
+    SPANISH = "Spanish"
+    JAPANESE = "Japanese"
+    KOREAN = "Korean"
+    FRENCH = "French"
+    RUSSIAN = "Russian"
+
+
+class Dialect(StrEnum):
+    """Chinese dialects some voices speak when the language is Chinese."""
+
+    BEIJING = "beijing"
+    SHANGHAINESE = "shanghainese"
+    SICHUANESE = "sichuanese"
+    NANJING = "nanjing"
+    SHAANXI = "shaanxi"
+    MINNAN = "minnan"
+    TIANJIN = "tianjin"
+    CANTONESE = "cantonese"
+
+
+#: The ten languages of qwen3-tts voices ("Mandarin + 9 languages").
+ALL_LANGUAGES: frozenset[Language] = frozenset(Language) - {Language.AUTO}
+#: Legacy qwen-tts models speak only these.
+LEGACY_LANGUAGES: frozenset[Language] = frozenset({Language.CHINESE, Language.ENGLISH})
+
+
+@dataclass(frozen=True, slots=True)
+class Voice:
+    """One voice: its request value, how people know it, and what it speaks."""
+
+    id: str
+    chinese_name: str | None
+    #: The character of the voice, as the service documents it ("" where it does not).
+    description: str
+    dialect: Dialect | None = None
+
+    @property
+    def display_name(self) -> str:
+        """A label readable by Chinese and non-Chinese speakers alike, e.g. "芊悦 Cherry"."""
+        return f"{self.chinese_name} {self.id}" if self.chinese_name else self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """One model (or snapshot) and the limits a client must respect."""
+
+    id: str
+    voices: tuple[Voice, ...]
+    languages: frozenset[Language]
+    #: Per-request text limit, in weighted characters (CJK counts 2; see text.weighted_length).
+    max_text_length: int
+    #: Requests this model may have in flight for one caller before throttling gets likely.
+    max_concurrency: int = 3
+    supports_instructions: bool = False
+    #: Legacy models bill tokens instead of characters.
+    bills_tokens: bool = False
+    #: Served only by the China mainland (Beijing) region.
+    mainland_only: bool = False
+    #: Reached through the realtime WebSocket API instead of the HTTP generation endpoint.
+    realtime: bool = False
+
+    def voice(self, voice_id: str) -> Voice | None:
+        """Look a voice up by its request value (the service's are case-sensitive)."""
+        return next((voice for voice in self.voices if voice.id == voice_id), None)
+
+
+def _voices(*rows: tuple[str, str | None, str, Dialect | None]) -> tuple[Voice, ...]:
+    return tuple(Voice(*row) for row in rows)
+
+
+_QWEN3_VOICES = _voices(
+    ("Cherry", "芊悦", "Bright, friendly young woman", None),
+    ("Ethan", "晨煦", "Warm standard Mandarin, slight northern accent", None),
+    ("Nofish", "不吃鱼", "Designer who can't do retroflex sounds", None),
+    ("Jennifer", "詹妮弗", "Cinematic American English female", None),
+    ("Ryan", "甜茶", "Dramatic, high-energy", None),
+    ("Katerina", "卡捷琳娜", "Mature, resonant female", None),
+    ("Elias", "墨讲师", "Lecturer, rigorous yet story-telling", None),
+    ("Jada", "上海-阿珍", "Shanghai elder sister", Dialect.SHANGHAINESE),
+    ("Dylan", "北京-晓东", "Beijing hutong youth", Dialect.BEIJING),
+    ("Sunny", "四川-晴儿", "Sweet Sichuan girl", Dialect.SICHUANESE),
+    # The official table spells it lower-case; the Java SDK says "Li". Both reach the same voice.
+    ("li", "南京-老李", "Patient yoga teacher", Dialect.NANJING),
+    ("Marcus", "陕西-秦川", "Shaanxi, deep and steady", Dialect.SHAANXI),
+    ("Roy", "闽南-阿杰", "Witty Taiwanese guy", Dialect.MINNAN),
+    ("Peter", "天津-李彼得", "Tianjin crosstalk straight man", Dialect.TIANJIN),
+    ("Rocky", "粤语-阿强", "Humorous Cantonese chat companion", Dialect.CANTONESE),
+    ("Kiki", "粤语-阿清", "Sweet Hong Kong best friend", Dialect.CANTONESE),
+    ("Eric", "四川-程川", "Lively Chengdu man", Dialect.SICHUANESE),
+)
+# Added by the 2025-11-27 snapshot (49 voices in all; these are the ones our sources name). Their
+# characters are not documented, so no description is invented for them.
+_QWEN3_NOVEMBER_VOICES = _voices(
+    ("Serena", "苏瑶", "", None),
+    ("Chelsie", "千雪", "", None),
+    ("Momo", "茉兔", "", None),
+    ("Vivian", "十三", "", None),
+    ("Moon", "月白", "", None),
+    ("Maia", "四月", "", None),
+    ("Kai", "凯", "", None),
+    ("Bella", "萌宝", "", None),
+    ("Aiden", None, "", None),
+    ("Mia", None, "", None),
+    ("Mochi", None, "", None),
+    ("Vincent", None, "", None),
+    ("Neil", None, "", None),
+    ("Arthur", None, "", None),
+    ("Stella", None, "", None),
+)
+_LEGACY_VOICES = _voices(
+    ("Cherry", "芊悦", "Bright, friendly young woman", None),
+    ("Serena", "苏瑶", "", None),
+    ("Ethan", "晨煦", "Warm standard Mandarin, slight northern accent", None),
+    ("Chelsie", "千雪", "", None),
+)
+_LEGACY_LATEST_VOICES = _LEGACY_VOICES + _voices(
+    ("Dylan", "北京-晓东", "Beijing hutong youth", Dialect.BEIJING),
+    ("Jada", "上海-阿珍", "Shanghai elder sister", Dialect.SHANGHAINESE),
+    ("Sunny", "四川-晴儿", "Sweet Sichuan girl", Dialect.SICHUANESE),
+)
+
+#: 600 documented characters; counted with CJK as 2 (as usage is billed), which is never longer.
+QWEN3_MAX_TEXT_LENGTH = 600
+#: Legacy models take 512 input tokens; a CJK character may be a token of its own, so 300 weighted
+#: characters (150 CJK, or ~75 English tokens) stays clear of the limit for any script.
+LEGACY_MAX_TEXT_LENGTH = 300
+
+
+def _qwen3(
+    model_id: str, voices: tuple[Voice, ...], *, supports_instructions: bool = False
+) -> Model:
+    return Model(
+        model_id,
+        voices,
+        ALL_LANGUAGES,
+        QWEN3_MAX_TEXT_LENGTH,
+        supports_instructions=supports_instructions,
+    )
+
+
+def _legacy(model_id: str, voices: tuple[Voice, ...]) -> Model:
+    # Legacy models allow ~10 requests a minute: one piece at a time keeps long texts unthrottled.
+    return Model(
+        model_id,
+        voices,
+        LEGACY_LANGUAGES,
+        LEGACY_MAX_TEXT_LENGTH,
+        max_concurrency=1,
+        bills_tokens=True,
+        mainland_only=True,
+    )
+
+
+MODELS: dict[str, Model] = {
+    model.id: model
+    for model in (
+        _qwen3("qwen3-tts-flash", _QWEN3_VOICES),
+        _qwen3("qwen3-tts-flash-2025-11-27", _QWEN3_VOICES + _QWEN3_NOVEMBER_VOICES),
+        _qwen3("qwen3-tts-flash-2025-09-18", _QWEN3_VOICES),
+        _qwen3("qwen3-tts-instruct-flash", _QWEN3_VOICES, supports_instructions=True),
+        _legacy("qwen-tts", _LEGACY_VOICES),
+        _legacy("qwen-tts-latest", _LEGACY_LATEST_VOICES),
+        _legacy("qwen-tts-2025-05-22", _LEGACY_LATEST_VOICES),
+        _legacy("qwen-tts-2025-04-10", _LEGACY_VOICES),
+    )
+}
+
+DEFAULT_MODEL = "qwen3-tts-flash"
+DEFAULT_VOICE = "Cherry"
+
+
+def get_model(model_id: str) -> Model:
+    """The catalog entry of a model; unknown ones get qwen3 limits (the newest family)."""
+    return MODELS.get(model_id) or _qwen3(model_id, ())
