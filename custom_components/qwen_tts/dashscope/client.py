@@ -103,8 +103,8 @@ class QwenTTSClient:
         *,
         base_url: str = REGION_BASE_URLS[Region.CHINA],
         workspace: str | None = None,
-        retry: RetryPolicy = DEFAULT_RETRY,
-        timeouts: Timeouts = DEFAULT_TIMEOUTS,
+        retry: RetryPolicy | None = None,
+        timeouts: Timeouts | None = None,
         max_concurrent_requests: int = 4,
         max_audio_bytes: int = 64 * 1024 * 1024,
     ) -> None:
@@ -113,8 +113,8 @@ class QwenTTSClient:
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
         self._workspace = workspace
-        self._retry = retry
-        self._timeouts = timeouts
+        self._retry = retry or DEFAULT_RETRY
+        self._timeouts = timeouts or DEFAULT_TIMEOUTS
         self._slots = asyncio.Semaphore(max_concurrent_requests)
         self._max_audio_bytes = max_audio_bytes
 

@@ -1,0 +1,80 @@
+"""Qwen TTS: Alibaba Cloud Model Studio's Qwen text-to-speech as a Home Assistant TTS engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import logging
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_API_KEY, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.helpers.aiohttp_client import async_get_clientsession
+
+from .const import CONF_BASE_URL, CONF_WORKSPACE, DOMAIN
+from .dashscope import AuthenticationError, DashScopeError, QwenTTSClient, SpeechOptions
+from .health import ServiceHealth
+from .profiles import profile_options
+
+_LOGGER = logging.getLogger(__name__)
+
+PLATFORMS: list[Platform] = [Platform.TTS]
+
+
+@dataclass(slots=True)
+class QwenTTSData:
+    """What a loaded config entry shares with its entities."""
+
+    client: QwenTTSClient
+    health: ServiceHealth
+
+
+type QwenTTSConfigEntry = ConfigEntry[QwenTTSData]
+
+
+def create_client(hass: HomeAssistant, data: dict[str, str] | ConfigEntry) -> QwenTTSClient:
+    """A client on Home Assistant's shared HTTP session for an entry's (or a form's) data."""
+    values = data.data if isinstance(data, ConfigEntry) else data
+    return QwenTTSClient(
+        async_get_clientsession(hass),
+        values[CONF_API_KEY],
+        base_url=values[CONF_BASE_URL],
+        workspace=values.get(CONF_WORKSPACE) or None,
+    )
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> bool:
+    """Check the key still works, then set up one TTS entity per voice profile."""
+    client = create_client(hass, entry)
+    # The cheapest real call (one character) proves key, region and model access before entities
+    # promise speech. The first profile's model is checked, as that is what will be used.
+    first_profile = next(iter(entry.subentries.values()), None)
+    options = profile_options(first_profile.data) if first_profile else SpeechOptions()
+    try:
+        await client.verify(options)
+    except AuthenticationError as err:
+        raise ConfigEntryAuthFailed(
+            translation_domain=DOMAIN, translation_key="authentication_failed_setup"
+        ) from err
+    except DashScopeError as err:
+        # Quota, access, throttling and outages can all heal without a new key: retry later.
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="setup_not_ready",
+            translation_placeholders={"error": str(err)},
+        ) from err
+
+    entry.runtime_data = QwenTTSData(client, ServiceHealth(client.base_url))
+    entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def _async_reload_on_update(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> None:
+    """Profiles added or changed: rebuild the entities."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> bool:
+    """Unload the TTS platform; the shared HTTP session stays with Home Assistant."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

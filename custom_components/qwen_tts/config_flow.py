@@ -1,0 +1,428 @@
+"""Set up Qwen TTS: API key and region, voice profiles, re-authentication and reconfiguration."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+import logging
+from typing import Any, override
+from urllib.parse import urlsplit
+
+from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
+    SOURCE_USER,
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlow,
+    ConfigFlowResult,
+    ConfigSubentryFlow,
+    SubentryFlowResult,
+)
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+    SelectOptionDict,
+    SelectSelector,
+    SelectSelectorConfig,
+    SelectSelectorMode,
+    TextSelector,
+    TextSelectorConfig,
+    TextSelectorType,
+)
+import probatio
+
+from . import create_client
+from .const import (
+    API_KEY_HELP_URL,
+    CONF_BASE_URL,
+    CONF_INSTRUCTIONS,
+    CONF_MODEL,
+    CONF_REGION,
+    CONF_SPEECH_RATE,
+    CONF_VOICE,
+    CONF_WORKSPACE,
+    CONSOLE_URL,
+    DEFAULT_SPEECH_RATE,
+    DOMAIN,
+    MAX_SPEECH_RATE,
+    MIN_SPEECH_RATE,
+    REGION_CUSTOM,
+    REGION_DETECT,
+    SUBENTRY_VOICE_PROFILE,
+)
+from .dashscope import (
+    DEFAULT_MODEL,
+    MODELS,
+    REGION_BASE_URLS,
+    AccessDeniedError,
+    AuthenticationError,
+    CannotConnectError,
+    DashScopeError,
+    InvalidRequestError,
+    InvalidVoiceError,
+    NotFoundError,
+    QuotaExhaustedError,
+    RateLimitError,
+    Region,
+    RequestTimeoutError,
+    ServerError,
+    SpeechOptions,
+    StreamError,
+    get_model,
+)
+from .profiles import DEFAULT_PROFILE, profile_options, profile_title
+
+_LOGGER = logging.getLogger(__name__)
+
+REGIONS = [REGION_DETECT, Region.CHINA, Region.INTERNATIONAL, REGION_CUSTOM]
+
+# Form error for each client error, most specific first.
+_FORM_ERRORS: tuple[tuple[type[DashScopeError], str], ...] = (
+    (AuthenticationError, "invalid_auth"),
+    (InvalidVoiceError, "invalid_voice"),
+    (AccessDeniedError, "model_access"),
+    (NotFoundError, "model_access"),
+    (QuotaExhaustedError, "quota_exhausted"),
+    (RateLimitError, "rate_limited"),
+    (InvalidRequestError, "invalid_endpoint"),
+    (CannotConnectError, "cannot_connect"),
+    (RequestTimeoutError, "cannot_connect"),
+    (ServerError, "cannot_connect"),
+    (StreamError, "cannot_connect"),
+)
+
+
+def _form_error(err: DashScopeError) -> str:
+    for cls, key in _FORM_ERRORS:
+        if isinstance(err, cls):
+            return key
+    _LOGGER.error("Unexpected answer from DashScope while checking the key: %s", err)
+    return "unknown"
+
+
+async def _verify(
+    hass: HomeAssistant, data: dict[str, str], options: SpeechOptions | None = None
+) -> DashScopeError | None:
+    """Try the key with one character of speech; return what went wrong, if anything."""
+    try:
+        await create_client(hass, data).verify(options or SpeechOptions())
+    except DashScopeError as err:
+        return err
+    return None
+
+
+def _api_key_schema(*, optional: bool = False) -> dict[probatio.Marker, Any]:
+    marker = probatio.Optional if optional else probatio.Required
+    return {marker(CONF_API_KEY): TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))}
+
+
+def _credentials_schema(*, key_optional: bool = False) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            **_api_key_schema(optional=key_optional),
+            probatio.Required(CONF_REGION, default=REGION_DETECT): SelectSelector(
+                SelectSelectorConfig(
+                    options=[str(region) for region in REGIONS],
+                    mode=SelectSelectorMode.LIST,
+                    translation_key="region",
+                )
+            ),
+        }
+    )
+
+
+CUSTOM_ENDPOINT_SCHEMA = probatio.Schema(
+    {
+        probatio.Required(CONF_BASE_URL): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.URL)
+        ),
+        probatio.Optional(CONF_WORKSPACE): str,
+    }
+)
+
+
+class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
+    """Ask for an API key and region, prove them with one character of speech."""
+
+    VERSION = 1
+
+    def __init__(self) -> None:
+        """Start with nothing entered."""
+        self._api_key: str | None = None
+
+    @classmethod
+    @callback
+    @override
+    def async_get_supported_subentry_types(
+        cls, config_entry: ConfigEntry
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Voice profiles are added and changed as subentries."""
+        return {SUBENTRY_VOICE_PROFILE: VoiceProfileFlow}
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for the key and the region."""
+        return await self._async_credentials_step("user", user_input)
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Change key, region or endpoint of an existing entry."""
+        return await self._async_credentials_step("reconfigure", user_input)
+
+    async def _async_credentials_step(
+        self, step_id: str, user_input: dict[str, Any] | None
+    ) -> ConfigFlowResult:
+        errors: dict[str, str] = {}
+        placeholders = {"api_key_url": API_KEY_HELP_URL}
+        reconfiguring = self.source == SOURCE_RECONFIGURE
+        if user_input is not None:
+            self._api_key = user_input.get(CONF_API_KEY) or (
+                self._get_reconfigure_entry().data[CONF_API_KEY] if reconfiguring else None
+            )
+            region = user_input[CONF_REGION]
+            if not self._api_key:
+                errors[CONF_API_KEY] = "invalid_auth"
+            elif region == REGION_CUSTOM:
+                return await self.async_step_custom()
+            else:
+                result, errors, extra = await self._async_try_regions(self._api_key, region)
+                placeholders |= extra
+                if result is not None:
+                    return await self._async_finish(result)
+        schema = _credentials_schema(key_optional=reconfiguring)
+        suggested = user_input or (
+            {CONF_REGION: self._get_reconfigure_entry().data[CONF_REGION]} if reconfiguring else {}
+        )
+        return self.async_show_form(
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(schema, suggested),
+            errors=errors,
+            description_placeholders=placeholders,
+        )
+
+    async def async_step_custom(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Ask for a custom endpoint: a workspace host, a proxy, or a local simulator."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            base_url = user_input[CONF_BASE_URL].strip().rstrip("/")
+            parts = urlsplit(base_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                errors[CONF_BASE_URL] = "invalid_url"
+            else:
+                assert self._api_key is not None
+                data = {
+                    CONF_API_KEY: self._api_key,
+                    CONF_REGION: REGION_CUSTOM,
+                    CONF_BASE_URL: base_url,
+                    CONF_WORKSPACE: (user_input.get(CONF_WORKSPACE) or "").strip(),
+                }
+                if (err := await _verify(self.hass, data)) is None:
+                    return await self._async_finish(data)
+                errors["base"] = _form_error(err)
+        suggested = user_input
+        if suggested is None and self.source == SOURCE_RECONFIGURE:
+            suggested = dict(self._get_reconfigure_entry().data)
+        return self.async_show_form(
+            step_id="custom",
+            data_schema=self.add_suggested_values_to_schema(
+                CUSTOM_ENDPOINT_SCHEMA, suggested or {}
+            ),
+            errors=errors,
+        )
+
+    async def _async_try_regions(
+        self, api_key: str, region: str
+    ) -> tuple[dict[str, str] | None, dict[str, str], dict[str, str]]:
+        """Find the region that accepts the key.
+
+        Returns the entry data (or None), form errors, and description placeholders.
+        """
+        candidates = list(Region) if region == REGION_DETECT else [Region(region)]
+        others = [r for r in Region if r not in candidates]
+        # Both regions are asked at once: detection then costs one round trip, not two.
+        outcomes = await asyncio.gather(
+            *(_verify(self.hass, _region_data(api_key, r)) for r in candidates + others)
+        )
+        tried = dict(zip(candidates + others, outcomes, strict=True))
+        for candidate in candidates:
+            if tried[candidate] is None:
+                return _region_data(api_key, candidate), {}, {}
+        # A key rejected only as unauthorized belongs to no region we tried; any other error means
+        # the region accepted the key and something else is wrong there.
+        for candidate in candidates:
+            err = tried[candidate]
+            if err is not None and not isinstance(err, AuthenticationError):
+                return None, {"base": _form_error(err)}, {}
+        accepting = [r for r in others if _accepts_key(tried[r])]
+        if accepting:
+            return None, {CONF_REGION: "wrong_region"}, {"other_region": str(accepting[0])}
+        return None, {CONF_API_KEY: "invalid_auth"}, {}
+
+    async def _async_finish(self, data: dict[str, str]) -> ConfigFlowResult:
+        if self.source == SOURCE_RECONFIGURE:
+            return self.async_update_reload_and_abort(
+                self._get_reconfigure_entry(), data=data, title=_entry_title(data)
+            )
+        self._async_abort_entries_match(
+            {CONF_API_KEY: data[CONF_API_KEY], CONF_BASE_URL: data[CONF_BASE_URL]}
+        )
+        return self.async_create_entry(
+            title=_entry_title(data),
+            data=data,
+            subentries=[
+                {
+                    "subentry_type": SUBENTRY_VOICE_PROFILE,
+                    "data": DEFAULT_PROFILE,
+                    "title": profile_title(DEFAULT_PROFILE),
+                    "unique_id": None,
+                }
+            ],
+        )
+
+    async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
+        """The service rejected the key: ask for a new one."""
+        return await self.async_step_reauth_confirm()
+
+    async def async_step_reauth_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Ask for the new key and prove it against the entry's endpoint."""
+        entry = self._get_reauth_entry()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {**entry.data, CONF_API_KEY: user_input[CONF_API_KEY]}
+            if (err := await _verify(self.hass, data)) is None:
+                return self.async_update_reload_and_abort(entry, data=data)
+            errors["base"] = _form_error(err)
+        return self.async_show_form(
+            step_id="reauth_confirm",
+            data_schema=probatio.Schema(_api_key_schema()),
+            errors=errors,
+            description_placeholders={"title": entry.title, "api_key_url": API_KEY_HELP_URL},
+        )
+
+
+def _accepts_key(outcome: DashScopeError | None) -> bool:
+    """Whether a region took the key: it worked, or failed on something checked after the key."""
+    return outcome is None or isinstance(
+        outcome, AccessDeniedError | NotFoundError | QuotaExhaustedError | RateLimitError
+    )
+
+
+def _region_data(api_key: str, region: Region) -> dict[str, str]:
+    return {
+        CONF_API_KEY: api_key,
+        CONF_REGION: str(region),
+        CONF_BASE_URL: REGION_BASE_URLS[region],
+    }
+
+
+def _entry_title(data: Mapping[str, str]) -> str:
+    if data[CONF_REGION] == REGION_CUSTOM:
+        return f"Qwen TTS ({urlsplit(data[CONF_BASE_URL]).netloc})"
+    region = Region(data[CONF_REGION])
+    return "Qwen TTS (China mainland)" if region is Region.CHINA else "Qwen TTS (International)"
+
+
+class VoiceProfileFlow(ConfigSubentryFlow):
+    """Add or change a voice profile: model, voice, speed and style."""
+
+    def __init__(self) -> None:
+        """Start with the defaults, or the profile being reconfigured."""
+        super().__init__()
+        self._data: dict[str, Any] = dict(DEFAULT_PROFILE)
+
+    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
+        """A new profile."""
+        return await self.async_step_model()
+
+    async def async_step_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Change an existing profile."""
+        self._data = dict(self._get_reconfigure_subentry().data)
+        return await self.async_step_model()
+
+    async def async_step_model(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pick the model: it decides which voices and settings exist."""
+        if self._get_entry().state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        if user_input is not None:
+            self._data[CONF_MODEL] = user_input[CONF_MODEL].strip()
+            return await self.async_step_voice()
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_MODEL): SelectSelector(
+                    SelectSelectorConfig(
+                        options=list(MODELS), mode=SelectSelectorMode.DROPDOWN, custom_value=True
+                    )
+                )
+            }
+        )
+        return self.async_show_form(
+            step_id="model",
+            data_schema=self.add_suggested_values_to_schema(schema, self._data),
+        )
+
+    async def async_step_voice(
+        self, user_input: dict[str, Any] | None = None
+    ) -> SubentryFlowResult:
+        """Pick voice, speed and (for instruct models) style; prove them with one character."""
+        model = get_model(self._data[CONF_MODEL])
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = {CONF_MODEL: model.id, CONF_SPEECH_RATE: DEFAULT_SPEECH_RATE, **user_input}
+            data[CONF_VOICE] = str(data[CONF_VOICE]).strip()
+            client = self._get_entry().runtime_data.client
+            try:
+                await client.verify(profile_options(data))
+            except DashScopeError as err:
+                errors["base"] = _form_error(err)
+            else:
+                return self._async_save(data)
+        voices = model.voices or get_model(DEFAULT_MODEL).voices
+        fields: dict[probatio.Marker, Any] = {
+            probatio.Required(CONF_VOICE): SelectSelector(
+                SelectSelectorConfig(
+                    options=[SelectOptionDict(value=v.id, label=v.display_name) for v in voices],
+                    mode=SelectSelectorMode.DROPDOWN,
+                    custom_value=True,
+                )
+            ),
+            probatio.Required(CONF_SPEECH_RATE, default=DEFAULT_SPEECH_RATE): NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_SPEECH_RATE,
+                    max=MAX_SPEECH_RATE,
+                    step=0.05,
+                    mode=NumberSelectorMode.SLIDER,
+                )
+            ),
+        }
+        if model.supports_instructions:
+            fields[probatio.Optional(CONF_INSTRUCTIONS)] = TextSelector(
+                TextSelectorConfig(multiline=True)
+            )
+        suggested = user_input or self._data
+        if model.voice(str(suggested.get(CONF_VOICE))) is None and model.voices:
+            suggested = {**suggested, CONF_VOICE: model.voices[0].id}
+        return self.async_show_form(
+            step_id="voice",
+            data_schema=self.add_suggested_values_to_schema(probatio.Schema(fields), suggested),
+            errors=errors,
+            description_placeholders={"model": model.id, "console_url": CONSOLE_URL},
+        )
+
+    def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
+        if self.source == SOURCE_USER:
+            return self.async_create_entry(title=profile_title(data), data=data)
+        return self.async_update_and_abort(
+            self._get_entry(),
+            self._get_reconfigure_subentry(),
+            data=data,
+            title=profile_title(data),
+        )

@@ -1,0 +1,25 @@
+"""Diagnostics for Qwen TTS: what a bug report needs, with the API key removed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
+
+from . import QwenTTSConfigEntry
+from .const import CONF_WORKSPACE
+
+TO_REDACT = {CONF_API_KEY, CONF_WORKSPACE}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: QwenTTSConfigEntry
+) -> dict[str, Any]:
+    """The entry, its voice profiles, and the endpoint in use."""
+    return {
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT | {"data"})
+        | {"data": async_redact_data(dict(entry.data), TO_REDACT)},
+        "endpoint": entry.runtime_data.client.base_url,
+    }

@@ -1,0 +1,167 @@
+"""The Qwen TTS entity: one per voice profile."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import logging
+from typing import Any, override
+
+from homeassistant.components.tts import TextToSpeechEntity, TtsAudioType, Voice
+from homeassistant.config_entries import ConfigSubentry
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from . import QwenTTSConfigEntry
+from .const import (
+    CONF_INSTRUCTIONS,
+    CONF_MODEL,
+    CONF_SPEECH_RATE,
+    CONF_VOICE,
+    DEFAULT_SPEECH_RATE,
+    DOMAIN,
+    MAX_SPEECH_RATE,
+    MIN_SPEECH_RATE,
+    SUBENTRY_VOICE_PROFILE,
+)
+from .dashscope import MODELS, AuthenticationError, DashScopeError, SpeechOptions, get_model
+from .exceptions import translate_error
+from .languages import (
+    LANGUAGE_TAGS,
+    default_language,
+    supported_languages,
+    voice_for_call,
+    voices_for,
+)
+from .profiles import profile_options
+
+_LOGGER = logging.getLogger(__name__)
+
+# Requests are bounded by the client (per config entry), not by entity updates.
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: QwenTTSConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """One TTS entity for each voice profile."""
+    for subentry in entry.get_subentries_of_type(SUBENTRY_VOICE_PROFILE):
+        async_add_entities(
+            [QwenTTSEntity(hass, entry, subentry)], config_subentry_id=subentry.subentry_id
+        )
+
+
+class QwenTTSEntity(TextToSpeechEntity):
+    """Speaks with one profile's model and voice; calls may override them."""
+
+    _attr_has_entity_name = True
+    _attr_translation_key = "voice"
+    _attr_supported_options = [CONF_VOICE, CONF_MODEL, CONF_INSTRUCTIONS, CONF_SPEECH_RATE]
+
+    def __init__(
+        self, hass: HomeAssistant, entry: QwenTTSConfigEntry, subentry: ConfigSubentry
+    ) -> None:
+        """Set up from the profile; languages follow the profile's model."""
+        self._entry = entry
+        self._profile = profile_options(subentry.data)
+        self._model = get_model(self._profile.model)
+        self._attr_unique_id = subentry.subentry_id
+        self._attr_supported_languages = supported_languages(self._model)
+        self._attr_default_language = default_language(self._model, hass.config.language)
+        # Everything that changes the audio is a default option, so it is part of Home Assistant's
+        # TTS cache key: changing the profile never replays audio made with the old settings.
+        defaults: dict[str, Any] = {
+            CONF_MODEL: self._profile.model,
+            CONF_VOICE: self._profile.voice,
+            CONF_SPEECH_RATE: subentry.data.get(CONF_SPEECH_RATE, DEFAULT_SPEECH_RATE),
+        }
+        if self._profile.instructions and self._model.supports_instructions:
+            defaults[CONF_INSTRUCTIONS] = self._profile.instructions
+        self._attr_default_options = defaults
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, subentry.subentry_id)},
+            name=subentry.title,
+            manufacturer="Alibaba Cloud",
+            model=self._profile.model,
+            entry_type=DeviceEntryType.SERVICE,
+            configuration_url="https://modelstudio.console.alibabacloud.com/",
+        )
+
+    @callback
+    @override
+    def async_get_supported_voices(self, language: str) -> list[Voice] | None:
+        """The profile model's voices for a language, the best fit first."""
+        return [
+            Voice(voice.id, voice.display_name)
+            for voice in voices_for(self._model, language, self._profile.voice)
+        ]
+
+    @override
+    async def async_get_tts_audio(
+        self, message: str, language: str, options: dict[str, Any]
+    ) -> TtsAudioType:
+        """Synthesize a message of any length into one WAV file."""
+        request = self._request_options(language, options)
+        runtime = self._entry.runtime_data
+        try:
+            synthesis = await runtime.client.synthesize(message, request)
+        except DashScopeError as err:
+            raise self._user_error(err, request) from err
+        runtime.health.record_success()
+        return "wav", synthesis.wav
+
+    def _request_options(self, language: str, options: Mapping[str, Any]) -> SpeechOptions:
+        """Check a call's merged options and turn them into a request."""
+        model_id = options.get(CONF_MODEL)
+        # The profile may name a model newer than the catalog; a call may pick only known ones.
+        if model_id != self._profile.model and model_id not in MODELS:
+            raise _invalid("unknown_model", model=str(model_id), models=", ".join(MODELS))
+        model = get_model(str(model_id))
+        voice = options.get(CONF_VOICE)
+        if not isinstance(voice, str) or not voice.strip():
+            raise _invalid("invalid_voice_option", voice=str(voice))
+        rate = options.get(CONF_SPEECH_RATE, DEFAULT_SPEECH_RATE)
+        if (
+            isinstance(rate, bool)
+            or not isinstance(rate, int | float)
+            or not MIN_SPEECH_RATE <= rate <= MAX_SPEECH_RATE
+        ):
+            raise _invalid(
+                "invalid_speech_rate",
+                rate=str(rate),
+                min=str(MIN_SPEECH_RATE),
+                max=str(MAX_SPEECH_RATE),
+            )
+        target = LANGUAGE_TAGS[language]
+        if target.language not in model.languages:
+            raise _invalid("unsupported_language", language=language, model=model.id)
+        instructions = options.get(CONF_INSTRUCTIONS)
+        if instructions is not None and not isinstance(instructions, str):
+            raise _invalid("invalid_instructions")
+        return profile_options(
+            {
+                CONF_MODEL: model.id,
+                CONF_VOICE: voice_for_call(model, language, voice.strip()),
+                CONF_SPEECH_RATE: rate,
+                CONF_INSTRUCTIONS: instructions,
+            },
+            language=target.language,
+        )
+
+    def _user_error(self, err: DashScopeError, request: SpeechOptions) -> Exception:
+        """Turn the service's failure into what the user should do."""
+        if isinstance(err, AuthenticationError):
+            # The key stopped working: ask the user for a new one in the UI.
+            self._entry.async_start_reauth(self.hass)
+        self._entry.runtime_data.health.record_failure(err)
+        _LOGGER.debug("Speech synthesis with %s failed: %s", self.entity_id, err)
+        return translate_error(err, model=request.model, voice=request.voice)
+
+
+def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
+    )
