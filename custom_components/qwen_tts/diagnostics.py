@@ -17,9 +17,10 @@ TO_REDACT = {CONF_API_KEY, CONF_WORKSPACE}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: QwenTTSConfigEntry
 ) -> dict[str, Any]:
-    """The entry, its voice profiles, and the endpoint in use."""
+    """The entry with its voice profiles, the endpoint in use, and whether it answers."""
+    runtime = entry.runtime_data
     return {
-        "entry": async_redact_data(entry.as_dict(), TO_REDACT | {"data"})
-        | {"data": async_redact_data(dict(entry.data), TO_REDACT)},
-        "endpoint": entry.runtime_data.client.base_url,
+        "entry": async_redact_data(entry.as_dict(), TO_REDACT),
+        "endpoint": runtime.client.base_url,
+        "service_reachable": runtime.health.reachable,
     }

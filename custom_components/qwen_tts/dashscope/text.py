@@ -175,6 +175,10 @@ class SentenceSplitter:
         # Text not yet returned. It never measures much more than max_length plus the latest
         # feed, so re-scanning it on every feed keeps the total cost linear in the input.
         self._buffer = ""
+        # The piece returned last, scanned again with the buffer so that a boundary is judged
+        # with the text before it in view: after a cut forced by max_length inside 'Go!) ',
+        # the ') ' still belongs to the sentence ended by the '!'.
+        self._context = ""
 
     def feed(self, text: str) -> list[str]:
         """Add text; return the sentences it completed, oldest first."""
@@ -183,13 +187,15 @@ class SentenceSplitter:
 
     def flush(self) -> list[str]:
         """End the input; return what is left, cut into sentences (empty if nothing is)."""
-        return self._drain(final=True)
+        pieces = self._drain(final=True)
+        self._context = ""
+        return pieces
 
     def _drain(self, *, final: bool) -> list[str]:
-        buffer = self._buffer
-        if not buffer:
+        if not self._buffer:
             return []
-        breaks = _analyse(buffer, self._measure, final=final)
+        text = self._context + self._buffer
+        breaks = _analyse(text, self._measure, final=final, start=len(self._context))
         last = len(breaks.positions) - 1
         cuts: list[int] = []
         start = 0
@@ -202,9 +208,11 @@ class SentenceSplitter:
         if start < last:
             # An unfinished sentence: only the parts that overflow max_length are certain.
             cuts += _greedy_cuts(breaks, start, last, self._max_length, complete=False)
-        if cuts:
-            self._buffer = buffer[breaks.positions[cuts[-1]] :]
-        return _slice(buffer, breaks, cuts)
+        pieces = _slice(text, breaks, cuts)
+        if pieces:
+            self._context = pieces[-1]
+            self._buffer = text[breaks.positions[cuts[-1]] :]
+        return pieces
 
 
 def _check_limit(limit: int) -> None:
@@ -217,14 +225,22 @@ def _check_limit(limit: int) -> None:
 class _Breaks:
     """The positions a text may be cut at, how good each cut is, and the measure up to each."""
 
-    positions: list[int]  # ascending, from 0 to len(text): the user-perceived character bounds
+    positions: list[int]  # ascending, up to len(text): the user-perceived character bounds
     levels: list[_Level]  # the level of a cut at each position
-    totals: list[int]  # the measure of text[: positions[index]]
+    totals: list[int]  # the measure of text[positions[0] : positions[index]]
 
 
-def _analyse(text: str, measure: Callable[[str], int], *, final: bool) -> _Breaks:
+def _analyse(
+    text: str, measure: Callable[[str], int], *, final: bool, start: int = 0
+) -> _Breaks:
+    """Find where text[start:] may be cut; text[:start] is context that was cut off before."""
     levels = _break_levels(text, final=final)
-    positions = [index for index, level in enumerate(levels) if level is not _Level.NONE]
+    # Where a cut was made is a valid start, even if the character after it, unseen then,
+    # turns out to join it (a combining mark after an eagerly reported "。").
+    levels[start] = max(levels[start], _Level.CHAR)
+    positions = [
+        index for index in range(start, len(text) + 1) if levels[index] is not _Level.NONE
+    ]
     totals = [0]
     for start, end in pairwise(positions):
         # A running total: measuring each piece of text once keeps splitting linear.
@@ -339,6 +355,6 @@ def _greedy_cuts(
 
 
 def _slice(text: str, breaks: _Breaks, cuts: list[int]) -> list[str]:
-    """Cut text at the given break indices; the last one must be where the pieces stop."""
-    bounds = [0, *(breaks.positions[cut] for cut in cuts)]
+    """Cut text at the given break indices, from the first position analysed."""
+    bounds = [breaks.positions[0], *(breaks.positions[cut] for cut in cuts)]
     return [text[begin:end] for begin, end in pairwise(bounds)]
