@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from http import HTTPStatus
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +26,9 @@ from simulator import DashScopeSimulator, synthesize_pcm
 from .conftest import PROFILE_ID, make_entry
 
 ENGINE = "tts.qwen_cherry_voice"
+EXCEPTIONS = json.loads(
+    (Path(__file__).parents[2] / "custom_components/qwen_tts/translations/en.json").read_text()
+)["exceptions"]
 WAV = {"preferred_format": "wav"}
 
 
@@ -347,7 +352,10 @@ async def test_service_errors_reach_the_user_translated(
     assert type(err.value) is error_type
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == key
-    assert str(err.value)  # the translation renders with its placeholders
+    # The English translation renders with its placeholders filled in.
+    template = EXCEPTIONS[key]["message"]
+    rendered = template.format(**(err.value.translation_placeholders or {}))
+    assert str(err.value) == rendered.removesuffix(".")  # Home Assistant drops the final period
     reauth = [
         flow
         for flow in hass.config_entries.flow.async_progress_by_handler(DOMAIN)
