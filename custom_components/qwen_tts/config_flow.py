@@ -263,7 +263,7 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def _async_finish(self, data: dict[str, str]) -> ConfigFlowResult:
         if self.source == SOURCE_RECONFIGURE:
-            return self.async_update_reload_and_abort(
+            return self._async_update_reload_and_abort(
                 self._get_reconfigure_entry(), data=data, title=_entry_title(data)
             )
         self._async_abort_entries_match(
@@ -282,6 +282,19 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             ],
         )
 
+    def _async_update_reload_and_abort(
+        self, entry: ConfigEntry, **changes: Any
+    ) -> ConfigFlowResult:
+        """Save the changes and have the entry reloaded once.
+
+        A loaded entry reloads itself through its update listener when its data changes (and Home
+        Assistant reports a flow that reloads it a second time); an entry that failed to set up has
+        no listener, so the flow reloads it.
+        """
+        if entry.update_listeners:
+            return self.async_update_and_abort(entry, **changes)
+        return self.async_update_reload_and_abort(entry, **changes)
+
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """The service rejected the key: ask for a new one."""
         return await self.async_step_reauth_confirm()
@@ -295,7 +308,7 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             data = {**entry.data, CONF_API_KEY: user_input[CONF_API_KEY]}
             if (err := await _verify(self.hass, data)) is None:
-                return self.async_update_reload_and_abort(entry, data=data)
+                return self._async_update_reload_and_abort(entry, data=data)
             errors["base"] = _form_error(err)
         return self.async_show_form(
             step_id="reauth_confirm",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from unittest.mock import patch
 
+from homeassistant.config_entries import ConfigSubentryDataWithId
+from homeassistant.const import CONF_API_KEY
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -20,9 +23,6 @@ from custom_components.qwen_tts.const import (
 )
 from custom_components.qwen_tts.dashscope import REGION_BASE_URLS, Region
 from custom_components.qwen_tts.profiles import DEFAULT_PROFILE, profile_title
-from homeassistant.config_entries import ConfigSubentryDataWithId
-from homeassistant.const import CONF_API_KEY
-from homeassistant.core import HomeAssistant
 from simulator import DashScopeSimulator
 from tests.conftest import CHINA_KEY
 
@@ -77,13 +77,13 @@ def make_entry(
 
 
 @pytest.fixture
-async def entry(hass: HomeAssistant, china: DashScopeSimulator) -> AsyncIterator[MockConfigEntry]:
+async def entry(hass: HomeAssistant, china: DashScopeSimulator) -> MockConfigEntry:
     """A loaded config entry talking to the China simulator."""
     config_entry = make_entry(china.base_url)
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    yield config_entry
+    return config_entry
 
 
 @pytest.fixture

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -11,9 +16,6 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.qwen_tts.const import DOMAIN
-from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
 from simulator import DashScopeSimulator
 from tests.conftest import CHINA_KEY
 
@@ -89,12 +91,16 @@ async def test_unload_and_reload(
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-    assert hass.states.get("tts.qwen_cherry_voice").state == "unavailable"  # type: ignore[union-attr]
+    state = hass.states.get("tts.qwen_cherry_voice")
+    assert state is not None
+    assert state.state == "unavailable"
 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert entry.state is ConfigEntryState.LOADED
-    assert hass.states.get("tts.qwen_cherry_voice").state != "unavailable"  # type: ignore[union-attr]
+    assert entry.state is ConfigEntryState.LOADED  # type: ignore[comparison-overlap]
+    state = hass.states.get("tts.qwen_cherry_voice")  # type: ignore[unreachable]
+    assert state is not None
+    assert state.state != "unavailable"
 
 
 async def test_removing_a_profile_removes_its_entity_and_device(
@@ -112,7 +118,8 @@ async def test_removing_a_profile_removes_its_entity_and_device(
 
     hass.config_entries.async_remove_subentry(entry, PROFILE_ID)
     await hass.async_block_till_done()
-    assert device_registry.async_get_device_by_identifier((DOMAIN, PROFILE_ID), entry.entry_id) is None
+    device = device_registry.async_get_device_by_identifier((DOMAIN, PROFILE_ID), entry.entry_id)
+    assert device is None
     assert entity_registry.async_get("tts.qwen_cherry_voice") is None
 
 
@@ -124,7 +131,7 @@ async def test_diagnostics_redact_the_key(
     snapshot: SnapshotAssertion,
 ) -> None:
     """Diagnostics show the entry and its profiles, never the API key."""
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    diagnostics: dict[str, Any] = await get_diagnostics_for_config_entry(hass, hass_client, entry)
     assert CHINA_KEY not in str(diagnostics)
     diagnostics["endpoint"] = "<simulator>"
     diagnostics["entry"]["data"]["base_url"] = "<simulator>"

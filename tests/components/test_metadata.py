@@ -139,7 +139,8 @@ def test_exception_translations_have_message() -> None:
     """Home Assistant reads exceptions.<key>.message."""
     strings = load(TRANSLATIONS / "en.json")
     for key, value in strings["exceptions"].items():
-        assert isinstance(value, dict) and value.get("message"), key
+        assert isinstance(value, dict), key
+        assert value.get("message"), key
 
 
 def test_icons() -> None:

@@ -7,20 +7,22 @@ import json
 from pathlib import Path
 from typing import Any
 
+from homeassistant.components import media_source, tts
+from homeassistant.components.media_player.const import ATTR_MEDIA_CONTENT_ID
+from homeassistant.components.tts.const import DATA_COMPONENT, DOMAIN as TTS_DOMAIN
+from homeassistant.config_entries import SOURCE_REAUTH
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers.device_registry import DeviceEntryType
+from homeassistant.setup import async_setup_component
 import pytest
-from yarl import URL
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
+from yarl import URL
 
 from custom_components.qwen_tts.const import DOMAIN
 from custom_components.qwen_tts.dashscope.text import weighted_length
 from custom_components.qwen_tts.dashscope.wav import read_wav
-from homeassistant.components import media_source, tts
-from homeassistant.components.media_player import ATTR_MEDIA_CONTENT_ID
-from homeassistant.config_entries import SOURCE_REAUTH
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.setup import async_setup_component
 from simulator import DashScopeSimulator, synthesize_pcm
 
 from .conftest import PROFILE_ID, make_entry
@@ -66,7 +68,7 @@ async def test_entity_and_device(hass: HomeAssistant, entry: MockConfigEntry) ->
     state = hass.states.get(ENGINE)
     assert state is not None
     assert state.attributes["friendly_name"] == "Qwen Cherry Voice"
-    entity = hass.data[tts.DATA_COMPONENT].get_entity(ENGINE)
+    entity = hass.data[DATA_COMPONENT].get_entity(ENGINE)
     assert entity is not None
     assert entity.unique_id == PROFILE_ID
     assert entity.default_language == "en"
@@ -76,8 +78,8 @@ async def test_entity_and_device(hass: HomeAssistant, entry: MockConfigEntry) ->
         "speech_rate": 1.0,
     }
     assert entity.device_info is not None
-    assert entity.device_info["entry_type"] is not None
-    assert entity.device_info["identifiers"] == {(DOMAIN, PROFILE_ID)}
+    assert entity.device_info.get("entry_type") is DeviceEntryType.SERVICE
+    assert entity.device_info.get("identifiers") == {(DOMAIN, PROFILE_ID)}
 
 
 @pytest.mark.parametrize(
@@ -172,7 +174,7 @@ async def test_tts_speak_plays_on_media_player(
     assert await async_setup_component(hass, "media_source", {})
     calls = async_mock_service(hass, "media_player", "play_media")
     await hass.services.async_call(
-        tts.DOMAIN,
+        TTS_DOMAIN,
         "speak",
         {
             "entity_id": ENGINE,
@@ -372,6 +374,7 @@ async def test_timeout_and_connection_errors(
 ) -> None:
     """Losing the service is logged once, its return once; the user gets a translated error."""
     port = URL(china.base_url).port
+    assert port is not None
     await china.stop()
     for _ in range(2):
         with pytest.raises(HomeAssistantError) as err:
@@ -420,7 +423,7 @@ async def test_legacy_profile_languages(hass: HomeAssistant, china: DashScopeSim
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    entity = hass.data[tts.DATA_COMPONENT].get_entity("tts.qwen_dylan_qwen_tts_latest_voice")
+    entity = hass.data[DATA_COMPONENT].get_entity("tts.qwen_dylan_qwen_tts_latest_voice")
     assert entity is not None
     languages = set(entity.supported_languages)
     assert {"zh-CN", "en-US", "zh-CN-beijing", "wuu-CN", "zh-CN-sichuan"} <= languages

@@ -62,6 +62,8 @@ _CLOSERS = "\"')]}»›”’」』）》〉】〕〗〙〛］｝｣＂＇〞〟
 # The characters str.splitlines() breaks at; a line break always ends a sentence (list items,
 # headings and paragraphs rarely end with punctuation).
 _NEWLINES = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+# What a boundary run is made of, whitespace aside.
+_SPECIAL = frozenset(_PUNCTUATION + _CLOSERS)
 
 # One match per stretch that can hold a cut: a run of punctuation ("...", "?!", "……" are one
 # boundary) with the closing quotes and whitespace that belong to it, or a run of whitespace.
@@ -172,9 +174,9 @@ class SentenceSplitter:
         _check_limit(max_length)
         self._max_length = max_length
         self._measure = measure
-        # Text not yet returned. It never measures much more than max_length plus the latest
-        # feed, so re-scanning it on every feed keeps the total cost linear in the input.
+        # Text not yet returned, and its measure.
         self._buffer = ""
+        self._buffered = 0
         # The piece returned last, scanned again with the buffer so that a boundary is judged
         # with the text before it in view: after a cut forced by max_length inside 'Go!) ',
         # the ') ' still belongs to the sentence ended by the '!'.
@@ -182,7 +184,14 @@ class SentenceSplitter:
 
     def feed(self, text: str) -> list[str]:
         """Add text; return the sentences it completed, oldest first."""
+        seen = len(self._context) + len(self._buffer)
         self._buffer += text
+        self._buffered += self._measure(text)
+        # Scanning the whole buffer costs up to max_length; doing it for every token of a
+        # stream would cost max_length times the input. So it is done only when something can
+        # come out of it: the buffer overflows, or a sentence end appears near the new text.
+        if self._buffered <= self._max_length and not self._completes_sentence(seen):
+            return []
         return self._drain(final=False)
 
     def flush(self) -> list[str]:
@@ -190,6 +199,23 @@ class SentenceSplitter:
         pieces = self._drain(final=True)
         self._context = ""
         return pieces
+
+    def _completes_sentence(self, seen: int) -> bool:
+        """Whether text fed after the first `seen` characters creates a sentence end.
+
+        Levels before the end of the text never change as text is appended (see
+        `_break_levels`), so only runs of punctuation and whitespace that reach the old end, or
+        start after it, can produce a new one. Scanning those, with the few characters before
+        them that the abbreviation and number rules look at, gives the same answer as scanning
+        everything.
+        """
+        text = self._context + self._buffer
+        start = seen
+        while start and (text[start - 1] in _SPECIAL or text[start - 1].isspace()):
+            start -= 1
+        start = max(0, start - _ABBREVIATION_REACH)
+        levels = _break_levels(text[start:], final=False)
+        return _Level.SENTENCE in levels[seen - start :]
 
     def _drain(self, *, final: bool) -> list[str]:
         if not self._buffer:
@@ -212,6 +238,7 @@ class SentenceSplitter:
         if pieces:
             self._context = pieces[-1]
             self._buffer = text[breaks.positions[cuts[-1]] :]
+            self._buffered = breaks.totals[-1] - breaks.totals[cuts[-1]]
         return pieces
 
 
@@ -230,17 +257,13 @@ class _Breaks:
     totals: list[int]  # the measure of text[positions[0] : positions[index]]
 
 
-def _analyse(
-    text: str, measure: Callable[[str], int], *, final: bool, start: int = 0
-) -> _Breaks:
+def _analyse(text: str, measure: Callable[[str], int], *, final: bool, start: int = 0) -> _Breaks:
     """Find where text[start:] may be cut; text[:start] is context that was cut off before."""
     levels = _break_levels(text, final=final)
     # Where a cut was made is a valid start, even if the character after it, unseen then,
     # turns out to join it (a combining mark after an eagerly reported "。").
     levels[start] = max(levels[start], _Level.CHAR)
-    positions = [
-        index for index in range(start, len(text) + 1) if levels[index] is not _Level.NONE
-    ]
+    positions = [index for index in range(start, len(text) + 1) if levels[index] is not _Level.NONE]
     totals = [0]
     for start, end in pairwise(positions):
         # A running total: measuring each piece of text once keeps splitting linear.
@@ -252,7 +275,9 @@ def _break_levels(text: str, *, final: bool) -> list[_Level]:
     """Rate a cut before each text[index] (index len(text) is the end) by `_Level`.
 
     With final False the text may continue, as in a stream: a boundary that depends on what
-    comes next (a Latin period at the very end) is not reported at the end position.
+    comes next (a Latin period at the very end) is not reported at the end position. Only the
+    level at the end position depends on what comes next: every other level depends on the
+    characters before it and the one after it, so appending text never changes it.
     """
     levels = [_Level.CHAR] * (len(text) + 1)
     regional = 0  # how many regional indicators end just before the current character
