@@ -355,7 +355,7 @@ class SpeechStream:
         """Yield PCM chunks in text order as soon as each is due."""
         jobs: asyncio.Queue[_PieceJob | BaseException | None] = asyncio.Queue()
         tasks: set[asyncio.Task[None]] = set()
-        producer = asyncio.create_task(self._produce(jobs, tasks))
+        producer = asyncio.create_task(self._produce(jobs, tasks), name="qwen-tts text reader")
         try:
             while (job := await jobs.get()) is not None:
                 if isinstance(job, BaseException):
@@ -384,7 +384,9 @@ class SpeechStream:
                 report = _PieceReport()
                 self._reports.append(report)
                 job = _PieceJob(asyncio.Queue())
-                task = asyncio.create_task(self._run(piece, job, report))
+                task = asyncio.create_task(
+                    self._run(piece, job, report), name=f"qwen-tts piece {len(self._reports)}"
+                )
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
                 jobs.put_nowait(job)

@@ -72,11 +72,17 @@ _BREAK_RUN = re.compile(
     rf"(?P<marks>[{re.escape(_PUNCTUATION)}]+)(?P<closers>[{re.escape(_CLOSERS)}]*)(?P<space>\s*)"
     r"|(?P<blank>\s+)"
 )
-# Abbreviations that virtually never end an English sentence, so "Mr. Smith" or "e.g. this"
-# does not become a sentence of its own when streamed. Deliberately short: "etc.", "St." and
-# "Jr." often do end sentences. Matched against the few characters before the period.
-_ABBREVIATION = re.compile(r"(?<![\w.])(?:mrs?|ms|dr|prof|vs|cf|viz|e\.g|i\.e)\Z", re.IGNORECASE)
-_ABBREVIATION_REACH = 5  # the longest abbreviation plus the character before it
+# Periods followed by a space that nonetheless do not end a sentence, so that streaming does
+# not speak "Mr." or "1." on its own:
+# - abbreviations that virtually never end an English sentence ("Mr. Smith", "e.g. this");
+#   deliberately few: "etc.", "St." and "Jr." often do end sentences;
+# - the number opening a numbered list item ("1. Open the app"), so common in assistant replies.
+# Matched against the text just before the period (search with endpos at the period).
+_NOT_A_SENTENCE_END = re.compile(
+    r"(?<![\w.])(?:mrs?|ms|dr|prof|vs|cf|viz|e\.g|i\.e)\Z|^\d{1,3}\Z",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LOOKBEHIND = 5  # how many characters before a period that pattern looks at, at most
 
 _ZWJ = "\u200d"
 
@@ -159,10 +165,11 @@ class SentenceSplitter:
       It becomes one when whitespace follows (or at `flush`).
 
     The closing quotes and whitespace then present are absorbed into the sentence; any that
-    arrive later start the next one. So feeding "好。" and then "」" gives "好。" and a sentence
-    beginning with "」", where feeding "好。」" at once gives "好。」"; likewise "Hi. " followed by
-    " " in a later feed. The text spoken is the same either way, and a piece that is only a
-    quote or whitespace is one that `speakable` tells callers to skip.
+    arrive in a later feed come out as a piece of their own. So feeding "好。" and then "」走"
+    gives "好。", "」" and (eventually) "走", where feeding "好。」走" at once gives "好。」" and
+    "走"; likewise "Hi. " followed by " " in a later feed. The text spoken is the same either
+    way: a piece that is only a quote or whitespace is one that `speakable` tells callers to skip.
+    A run of punctuation split between feeds ("…" then "…") is split the same way.
 
     After `flush` the splitter is empty and may be reused.
     """
@@ -184,6 +191,8 @@ class SentenceSplitter:
 
     def feed(self, text: str) -> list[str]:
         """Add text; return the sentences it completed, oldest first."""
+        if not text:
+            return []
         seen = len(self._context) + len(self._buffer)
         self._buffer += text
         self._buffered += self._measure(text)
@@ -206,14 +215,14 @@ class SentenceSplitter:
         Levels before the end of the text never change as text is appended (see
         `_break_levels`), so only runs of punctuation and whitespace that reach the old end, or
         start after it, can produce a new one. Scanning those, with the few characters before
-        them that the abbreviation and number rules look at, gives the same answer as scanning
-        everything.
+        them that `_NOT_A_SENTENCE_END` and the number rule look at, gives the same answer as
+        scanning everything.
         """
         text = self._context + self._buffer
         start = seen
         while start and (text[start - 1] in _SPECIAL or text[start - 1].isspace()):
             start -= 1
-        start = max(0, start - _ABBREVIATION_REACH)
+        start = max(0, start - _LOOKBEHIND)
         levels = _break_levels(text[start:], final=False)
         return _Level.SENTENCE in levels[seen - start :]
 
@@ -265,9 +274,9 @@ def _analyse(text: str, measure: Callable[[str], int], *, final: bool, start: in
     levels[start] = max(levels[start], _Level.CHAR)
     positions = [index for index in range(start, len(text) + 1) if levels[index] is not _Level.NONE]
     totals = [0]
-    for start, end in pairwise(positions):
-        # A running total: measuring each piece of text once keeps splitting linear.
-        totals.append(totals[-1] + measure(text[start:end]))
+    for begin, end in pairwise(positions):
+        # A running total: measuring each character once keeps splitting linear.
+        totals.append(totals[-1] + measure(text[begin:end]))
     return _Breaks(positions, [levels[index] for index in positions], totals)
 
 
@@ -305,7 +314,7 @@ def _break_levels(text: str, *, final: bool) -> list[_Level]:
 def _ends_punctuation_run(text: str, run: re.Match[str], *, final: bool) -> bool:
     """Whether a run of punctuation (with its closers and whitespace) is a boundary."""
     marks, start, follower = run["marks"], run.start(), run.end("closers")
-    if marks == "." and _ABBREVIATION.search(text[max(0, start - _ABBREVIATION_REACH) : start]):
+    if marks == "." and _NOT_A_SENTENCE_END.search(text, max(0, start - _LOOKBEHIND), start):
         return False
     if start and text[start - 1].isdigit() and follower < len(text) and text[follower].isdigit():
         # A separator inside a number: "1,000", "10:30", "３．５", "１，０００".  # noqa: RUF003

@@ -1,0 +1,285 @@
+"""The DashScope simulator: an aiohttp server speaking the Qwen text-to-speech HTTP API."""
+
+from bisect import insort
+from collections.abc import Iterable
+import json
+import logging
+from operator import attrgetter
+import time
+from types import TracebackType
+from typing import Any, Self
+import uuid
+
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
+
+from .answers import Synthesis, respond, stream
+from .catalog import REGIONS, Region
+from .config import SimulatorConfig
+from .faults import AudioUrlFault, BareStreamError, FaultQueue, HttpError, MalformedFrame, StreamCut
+from .oss import ObjectStore
+from .records import RecordedRequest
+from .validation import ApiError, RateLimiter, admit, authenticate, bearer_key
+from .wire import ERROR_CODE, error_response
+
+GENERATION_PATH = "/api/v1/services/aigc/multimodal-generation/generation"
+_WRONG_HOST_MESSAGE = "url error, please check url\uff01"  # a fullwidth "!", as sent
+_LOGGER = logging.getLogger(__package__)
+_REQUEST_ID = web.RequestKey("request_id", str)
+_BODY: web.RequestKey[dict[str, Any] | None] = web.RequestKey("body")
+
+
+#: Recorded for a request whose client hung up before the answer was complete (as nginx logs it).
+CLIENT_CLOSED_REQUEST = 499
+
+
+class DashScopeSimulator:
+    """A local stand-in for one region of DashScope, with fault injection and a request log.
+
+    Keys are valid only on the instance given them: a key of the other region's instance is
+    refused with 401 InvalidApiKey, as the real service does.
+    """
+
+    def __init__(
+        self,
+        api_keys: Iterable[str],
+        region: Region = "cn",
+        *,
+        config: SimulatorConfig | None = None,
+    ) -> None:
+        """Prepare a simulator of region ("cn" Beijing, "intl" Singapore) accepting api_keys."""
+        if region not in REGIONS:
+            raise ValueError(f"region must be one of {REGIONS}, not {region!r}")
+        self.api_keys = set(api_keys)
+        self.region: Region = region
+        self.config = config if config is not None else SimulatorConfig()
+        self._requests: list[RecordedRequest] = []
+        self._faults = FaultQueue()
+        self._limiter = RateLimiter()
+        self._store = ObjectStore()
+        self._runner: web.AppRunner | None = None
+        self._in_flight = 0
+        #: The most generation requests ever open at once (clients must bound their concurrency).
+        self.peak_concurrency = 0
+        self._base_url: str | None = None
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Start serving on host:port (port 0: any free port)."""
+        if self._runner is not None:
+            raise RuntimeError("the simulator is already running")
+        app = web.Application(middlewares=[self._record])
+        app.router.add_post(GENERATION_PATH, self._generation)
+        app.router.add_get("/oss/{name}", self._audio)
+        app.router.add_route("*", "/{tail:.*}", self._wrong_url)
+        # Short shutdown: a test stopping mid-stream should not wait for the stream to finish.
+        # handler_cancellation: a client that hangs up stops its synthesis, as on a real server.
+        runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=0.1, handler_cancellation=True
+        )
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, host, port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self._runner = runner
+        bound_port = runner.addresses[0][1]
+        self._base_url = f"http://{host}:{bound_port}"
+
+    async def stop(self) -> None:
+        """Stop serving; connections still open are closed."""
+        if self._runner is not None:
+            runner, self._runner = self._runner, None
+            await runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        """Start on a free port of 127.0.0.1."""
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        """Stop."""
+        await self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """The URL to point a client at, e.g. http://127.0.0.1:8750."""
+        if self._base_url is None:
+            raise RuntimeError("the simulator has not been started")
+        return self._base_url
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request answered so far, in the order they arrived."""
+        return list(self._requests)
+
+    @property
+    def generation_requests(self) -> list[RecordedRequest]:
+        """The synthesis requests (POSTs to the generation endpoint) among requests."""
+        return [r for r in self._requests if r.method == "POST" and r.path == GENERATION_PATH]
+
+    def clear(self) -> None:
+        """Forget recorded requests, armed faults, the rate limit's count and peak concurrency."""
+        self._requests.clear()
+        self.peak_concurrency = self._in_flight
+        self._faults.clear()
+        self._limiter.reset()
+
+    # Fault injection. Faults replace the answer a valid synthesis request would get (invalid
+    # requests are refused as usual and consume nothing), for the next `count` requests they
+    # apply to, oldest armed first.
+
+    def fail_next(
+        self,
+        status: int,
+        code: str,
+        message: str = "Simulated failure.",
+        *,
+        count: int = 1,
+        in_stream: bool = False,
+        after_chunks: int = 0,
+    ) -> None:
+        """Answer with an error; with in_stream, streaming requests get it as an SSE error event.
+
+        after_chunks (in_stream only): audio events sent before the error event.
+        """
+        self._faults.arm(HttpError(status, code, message, in_stream, after_chunks), count)
+
+    def cut_stream(self, after_chunks: int, *, count: int = 1) -> None:
+        """Streaming: drop the connection after after_chunks audio events, with no final event."""
+        self._faults.arm(StreamCut(after_chunks), count)
+
+    def malformed_frame(self, after_chunks: int, *, count: int = 1) -> None:
+        """Streaming: after after_chunks audio events, end with a frame whose data is not JSON."""
+        self._faults.arm(MalformedFrame(after_chunks), count)
+
+    def bare_error_in_stream(
+        self, status: int, code: str, message: str, *, count: int = 1, after_chunks: int = 0
+    ) -> None:
+        """Streaming: an `event:result` whose data is a bare error object ends the stream."""
+        self._faults.arm(BareStreamError(status, code, message, after_chunks), count)
+
+    def audio_url_fault(
+        self,
+        *,
+        status: int | None = None,
+        scheme: str | None = None,
+        size_bytes: int | None = None,
+        count: int = 1,
+    ) -> None:
+        """Non-streaming: spoil the audio URL of the answer.
+
+        The URL's GET fails with status, or the URL has another scheme, or the download is
+        size_bytes long (a WAV header, then zeros, streamed).
+        """
+        self._faults.arm(AudioUrlFault(status, scheme, size_bytes), count)
+
+    # Request handling.
+
+    @web.middleware
+    async def _record(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        started_at = time.monotonic()
+        request[_REQUEST_ID] = request_id = str(uuid.uuid4())
+        request[_BODY] = body = _json_object(await request.read())
+        generation = request.path == GENERATION_PATH
+        if generation:
+            self._in_flight += 1
+            self.peak_concurrency = max(self.peak_concurrency, self._in_flight)
+        status, error_code = CLIENT_CLOSED_REQUEST, None
+        try:
+            response = await handler(request)
+        except ApiError as error:
+            response = error_response(
+                error.status,
+                error.code,
+                error.message,
+                request_id,
+                retry_after=self.config.retry_after,
+            )
+        finally:
+            # Also when the client hung up mid-answer (the handler is cancelled then).
+            if generation:
+                self._in_flight -= 1
+            if (answered := locals().get("response")) is not None:
+                status, error_code = answered.status, answered.get(ERROR_CODE)
+            self._log_request(request, body, started_at, status, error_code)
+        return response
+
+    def _log_request(
+        self,
+        request: web.Request,
+        body: dict[str, Any] | None,
+        started_at: float,
+        status: int,
+        error_code: str | None,
+    ) -> None:
+        record = RecordedRequest(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=dict(request.headers),
+            body=body,
+            streaming=_is_streaming(request),
+            status=status,
+            error_code=error_code,
+            started_at=started_at,
+        )
+        # Recorded once answered, but listed by arrival: streams may overlap.
+        insort(self._requests, record, key=attrgetter("started_at"))
+        _LOGGER.info(
+            "%s %s%s key=%s -> %d%s",
+            record.method,
+            record.path,
+            " (stream)" if record.streaming else "",
+            _masked_key(request.headers.get(hdrs.AUTHORIZATION)),
+            record.status,
+            f" {record.error_code}" if record.error_code else "",
+        )
+
+    async def _wrong_url(self, request: web.Request) -> web.StreamResponse:
+        raise ApiError(400, "InvalidParameter", _WRONG_HOST_MESSAGE)
+
+    async def _audio(self, request: web.Request) -> web.StreamResponse:
+        return await self._store.serve(
+            request, delay=self.config.audio_url_delay, request_id=request[_REQUEST_ID]
+        )
+
+    async def _generation(self, request: web.Request) -> web.StreamResponse:
+        authenticate(request.headers.get(hdrs.AUTHORIZATION), self.api_keys)
+        job = admit(request[_BODY], region=self.region, config=self.config, limiter=self._limiter)
+        streaming = _is_streaming(request)
+        fault = self._faults.take(streaming=streaming)
+        if isinstance(fault, HttpError) and not (streaming and fault.in_stream):
+            raise ApiError(fault.status, fault.code, fault.message)
+        synthesis = Synthesis.of(job, request[_REQUEST_ID], self.config)
+        config, store, base_url = self.config, self._store, self.base_url
+        if streaming:
+            return await stream(
+                request, synthesis, fault, config=config, store=store, base_url=base_url
+            )
+        return await respond(synthesis, fault, config=config, store=store, base_url=base_url)
+
+
+def _is_streaming(request: web.Request) -> bool:
+    return request.headers.get("X-DashScope-SSE", "").strip().lower() == "enable"
+
+
+def _json_object(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _masked_key(authorization: str | None) -> str:
+    # Logs show at most the last four characters of a key, never the key.
+    key = bearer_key(authorization)
+    if key is None:
+        return "none"
+    return "..." + key[-4:] if len(key) >= 8 else "..."

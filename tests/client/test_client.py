@@ -1,0 +1,672 @@
+"""The DashScope client against the simulator, over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+import socket
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+import pytest
+
+from custom_components.qwen_tts.dashscope import (
+    AccessDeniedError,
+    ArrearageError,
+    AudioError,
+    AuthenticationError,
+    CannotConnectError,
+    ContentModerationError,
+    DashScopeError,
+    EmptyTextError,
+    FreeTierExhaustedError,
+    InvalidRequestError,
+    InvalidVoiceError,
+    NotFoundError,
+    QwenTTSClient,
+    RateLimitError,
+    RequestTimeoutError,
+    RetryPolicy,
+    ServerError,
+    SpeechOptions,
+    StreamError,
+    TextTooLongError,
+    Timeouts,
+    Usage,
+)
+from custom_components.qwen_tts.dashscope.client import Transport
+from custom_components.qwen_tts.dashscope.text import weighted_length
+from simulator import DashScopeSimulator, synthesize_pcm
+from simulator.catalog import weighted_length as billed_length
+from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
+
+TRANSPORTS: list[Transport] = ["stream", "url"]
+HELLO = "你好，世界。Hello, world."
+
+
+@pytest.fixture
+async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain aiohttp session, as Home Assistant would lend one."""
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+@pytest.fixture
+def client(session: aiohttp.ClientSession, china: DashScopeSimulator) -> QwenTTSClient:
+    """A client of the China simulator."""
+    return QwenTTSClient(session, CHINA_KEY, base_url=china.base_url)
+
+
+def bodies(sim: DashScopeSimulator) -> list[dict[str, Any]]:
+    """The JSON bodies of the generation requests the simulator received."""
+    return [request.body for request in sim.generation_requests if request.body is not None]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("stream_format", ["pcm", "wav"])
+@pytest.mark.parametrize("frame_count", ["correct", "wrong"])
+async def test_audio_equals_the_service_audio(
+    client: QwenTTSClient,
+    china: DashScopeSimulator,
+    transport: Transport,
+    stream_format: str,
+    frame_count: str,
+) -> None:
+    """Both transports and both stream variants give exactly the service's samples."""
+    china.config.stream_audio_format = stream_format  # type: ignore[assignment]
+    china.config.wav_header_frame_count = frame_count  # type: ignore[assignment]
+    synthesis = await client.synthesize(HELLO, transport=transport)
+    assert synthesis.pcm == synthesize_pcm(HELLO, "Cherry")
+    assert synthesis.wav[:4] == b"RIFF"
+    assert synthesis.duration == pytest.approx(len(synthesis.pcm) / 48000)
+    assert synthesis.usage == Usage(characters=billed_length(HELLO))
+    assert len(synthesis.request_ids) == 1
+
+
+async def test_request_shape(session: aiohttp.ClientSession, china: DashScopeSimulator) -> None:
+    """Headers and body as the protocol asks: key, SSE switch, workspace, language, parameters."""
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url + "/", workspace="ws-1")
+    options = SpeechOptions(
+        model="qwen3-tts-instruct-flash",
+        voice="Ethan",
+        language="Chinese",
+        instructions="slowly",
+        speech_rate=0.8,
+    )
+    await client.synthesize("你好。", options)
+    await client.synthesize("你好。", SpeechOptions(instructions="ignored"), transport="url")
+    streamed, fetched = china.generation_requests
+    assert streamed.headers["Authorization"] == f"Bearer {CHINA_KEY}"
+    assert streamed.headers["X-DashScope-SSE"] == "enable"
+    assert streamed.headers["Accept"] == "text/event-stream"
+    assert streamed.headers["X-DashScope-WorkSpace"] == "ws-1"
+    assert streamed.headers["User-Agent"].startswith("qwen-tts-home-assistant/")
+    assert streamed.body == {
+        "model": "qwen3-tts-instruct-flash",
+        "input": {
+            "text": "你好。",
+            "voice": "Ethan",
+            "language_type": "Chinese",
+            "instructions": "slowly",
+        },
+        "parameters": {"speech_rate": 0.8},
+    }
+    assert "X-DashScope-SSE" not in fetched.headers
+    # Instructions go only to models that take them; Auto language is the service's default.
+    assert fetched.body == {
+        "model": "qwen3-tts-flash",
+        "input": {"text": "你好。", "voice": "Cherry"},
+        "parameters": {},
+    }
+
+
+async def test_audio_download_never_carries_the_key(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """The audio URL is another host's signed link: it must not receive the API key."""
+    await client.synthesize(HELLO, transport="url")
+    (download,) = [request for request in china.requests if request.path.startswith("/oss/")]
+    assert "Authorization" not in download.headers
+    assert CHINA_KEY not in str(download.headers)
+    assert CHINA_KEY not in repr(client)
+
+
+async def test_legacy_model_usage_in_tokens(client: QwenTTSClient) -> None:
+    """Legacy qwen-tts bills tokens; the client reports them."""
+    synthesis = await client.synthesize("你好。", SpeechOptions(model="qwen-tts", voice="Serena"))
+    assert synthesis.usage.characters == 0
+    assert synthesis.usage.input_tokens > 0
+    assert synthesis.usage.output_tokens == round(synthesis.duration * 50)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_long_text_is_split_and_joined_in_order(
+    client: QwenTTSClient, china: DashScopeSimulator, transport: Transport
+) -> None:
+    """3,000 characters: pieces under 600 (CJK counting 2), joined in order, usage summed."""
+    text = "".join(
+        f"第{i}段。今天天气很好，我们一起去公园散步吧！Sentence {i} is here. " for i in range(80)
+    )
+    synthesis = await client.synthesize(text, transport=transport)
+    texts = [body["input"]["text"] for body in bodies(china)]
+    assert len(texts) > 5
+    assert all(weighted_length(piece) <= 600 for piece in texts)
+    # Every character is spoken, in order: between the pieces lies only whitespace.
+    position = 0
+    for piece in texts:
+        found = text.index(piece, position)
+        assert text[position:found].strip() == ""
+        position = found + len(piece)
+    assert text[position:].strip() == ""
+    assert synthesis.pcm == b"".join(synthesize_pcm(piece, "Cherry") for piece in texts)
+    assert synthesis.usage.characters == sum(billed_length(piece) for piece in texts)
+    assert len(synthesis.request_ids) == len(texts)
+
+
+async def test_legacy_model_pieces_are_smaller(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """Legacy models get a conservative limit (300 weighted characters)."""
+    text = "这是一个测试句子。" * 60
+    await client.synthesize(text, SpeechOptions(model="qwen-tts-latest", voice="Dylan"))
+    assert all(weighted_length(body["input"]["text"]) <= 300 for body in bodies(china))
+    assert len(china.generation_requests) >= 4
+
+
+async def test_stream_keeps_order_when_later_pieces_finish_first(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """A long first piece finishes after a short second one; audio still comes out in order."""
+    china.config.chunk_interval = 0.01
+    long_piece, short_piece = "长" * 100 + "。", "短。"
+
+    async def sentences() -> AsyncIterator[str]:
+        yield long_piece
+        yield short_piece
+
+    stream = client.stream(sentences())
+    pcm = b"".join([chunk async for chunk in stream])
+    assert pcm == synthesize_pcm(long_piece, "Cherry") + synthesize_pcm(short_piece, "Cherry")
+    assert len(stream.request_ids) == 2
+    assert stream.first_audio_at is not None
+
+
+async def test_stream_yields_audio_before_the_text_is_done(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """The first piece's audio flows while the text source is still producing."""
+    first_audio = asyncio.Event()
+
+    async def sentences() -> AsyncIterator[str]:
+        yield "第一句。"
+        await asyncio.wait_for(first_audio.wait(), timeout=5)
+        yield "第二句。"
+
+    chunks = []
+    async for chunk in client.stream(sentences()):
+        chunks.append(chunk)
+        first_audio.set()
+    assert b"".join(chunks) == synthesize_pcm("第一句。", "Cherry") + synthesize_pcm(
+        "第二句。", "Cherry"
+    )
+
+
+async def test_failing_text_source_ends_the_stream_with_its_error(client: QwenTTSClient) -> None:
+    """An error of the text source reaches the consumer."""
+
+    async def sentences() -> AsyncIterator[str]:
+        yield "第一句。"
+        raise ValueError("the language model failed")
+
+    with pytest.raises(ValueError, match="language model"):
+        async for _ in client.stream(sentences()):
+            pass
+
+
+async def test_cancelling_the_consumer_cancels_every_request(
+    session: aiohttp.ClientSession, china: DashScopeSimulator
+) -> None:
+    """Stopping mid-stream leaves no task and no request running."""
+    china.config.chunk_interval = 0.05
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url)
+    stream = client.stream("第一句很长很长很长。" * 20 + "第二句。" * 50)
+    iterator = aiter(stream)
+    assert await anext(iterator)
+    assert len(client_tasks()) > 1  # the producer and pieces in flight
+    await iterator.aclose()  # type: ignore[attr-defined]
+    assert client_tasks() == set()
+    # The service sees its requests hung up on: nothing keeps generating.
+    await asyncio.sleep(0.1)
+    assert china.peak_concurrency >= 1
+
+
+def client_tasks() -> set[asyncio.Task[Any]]:
+    """The client's own tasks (the simulator shares the event loop)."""
+    return {
+        task
+        for task in asyncio.all_tasks()
+        if task.get_name().startswith("qwen-tts") and not task.done()
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "message", "error_class"),
+    [
+        (401, "InvalidApiKey", "Invalid API-key provided.", AuthenticationError),
+        (403, "AccessDenied", "Access denied.", AccessDeniedError),
+        (403, "AccessDenied.Unpurchased", "Unpurchased.", AccessDeniedError),
+        (403, "Model.AccessDenied", "Model access denied.", AccessDeniedError),
+        (403, "Workspace.AccessDenied", "Workspace access denied.", AccessDeniedError),
+        (403, "AllocationQuota.FreeTierOnly", "Free tier only.", FreeTierExhaustedError),
+        (400, "Arrearage", "Overdue.", ArrearageError),
+        (400, "InvalidParameter", "Invalid voice specified", InvalidVoiceError),
+        (400, "InvalidParameter", "Range of input length should be [1, 600]", TextTooLongError),
+        (400, "InvalidParameter", "url error, please check url！", InvalidRequestError),
+        (400, "DataInspectionFailed", "Inappropriate content.", ContentModerationError),
+        (400, "BadRequest.EmptyInput", "Empty.", EmptyTextError),
+        (400, "BadRequest.IllegalInput", "Illegal.", EmptyTextError),
+        (404, "ModelNotFound", "Model not exist.", NotFoundError),
+        (418, "Teapot", "Odd.", DashScopeError),
+    ],
+)
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_errors_are_typed_and_not_retried(
+    client: QwenTTSClient,
+    china: DashScopeSimulator,
+    transport: Transport,
+    status: int,
+    code: str,
+    message: str,
+    error_class: type[DashScopeError],
+) -> None:
+    """Each service error maps to a class a caller can act on; none of these is retried."""
+    china.fail_next(status, code, message)
+    with pytest.raises(DashScopeError) as err:
+        await client.synthesize(HELLO, transport=transport)
+    assert type(err.value) is error_class
+    assert (err.value.status, err.value.code, err.value.message) == (status, code, message)
+    assert err.value.request_id
+    assert err.value.request_id in str(err.value)
+    assert len(china.generation_requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "error_class"),
+    [
+        (429, "Throttling", RateLimitError),
+        (429, "Throttling.RateQuota", RateLimitError),
+        (429, "Throttling.BurstRate", RateLimitError),
+        (429, "Throttling.AllocationQuota", RateLimitError),
+        (500, "InternalError", ServerError),
+        (500, "InternalError.Algo", ServerError),
+        (500, "InternalError.Timeout", ServerError),
+        (500, "SystemError", ServerError),
+        (503, "ModelUnavailable", ServerError),
+        (502, "BadGateway", ServerError),
+    ],
+)
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_transient_errors_are_retried_then_reported(
+    client: QwenTTSClient,
+    china: DashScopeSimulator,
+    transport: Transport,
+    status: int,
+    code: str,
+    error_class: type[DashScopeError],
+) -> None:
+    """429 and 5xx: retried (three attempts in all); success if the service recovers."""
+    china.fail_next(status, code, "busy", count=2)
+    synthesis = await client.synthesize(HELLO, transport=transport)
+    assert synthesis.pcm == synthesize_pcm(HELLO, "Cherry")
+    assert len(china.generation_requests) == 3
+
+    china.clear()
+    china.fail_next(status, code, "busy", count=3)
+    with pytest.raises(error_class):
+        await client.synthesize(HELLO, transport=transport)
+    assert len(china.generation_requests) == 3
+
+
+async def test_retry_after_is_honoured(client: QwenTTSClient, china: DashScopeSimulator) -> None:
+    """A Retry-After the service sends is waited for before the next attempt."""
+    china.config.retry_after = "0.3"
+    china.fail_next(429, "Throttling", "slow down")
+    await client.synthesize(HELLO)
+    first, second = china.generation_requests
+    assert second.started_at - first.started_at >= 0.3
+
+
+async def test_retry_after_too_long_is_not_waited_for(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """An hour's Retry-After is the caller's to decide about: the error comes at once."""
+    china.config.retry_after = "3600"
+    china.fail_next(429, "Throttling", "slow down")
+    with pytest.raises(RateLimitError) as err:
+        await client.synthesize(HELLO)
+    assert err.value.retry_after == 3600
+    assert len(china.generation_requests) == 1
+
+
+def test_retry_policy_backoff_is_bounded_and_jittered() -> None:
+    """Exponential, capped, jittered; an HTTP-date Retry-After is understood too."""
+    from custom_components.qwen_tts.dashscope.client import _retry_after  # noqa: PLC0415
+
+    policy = RetryPolicy(attempts=5, base_delay=0.5, max_delay=2.0)
+    busy = ServerError("busy")
+    delays = [policy.delay(attempt, busy) for attempt in range(4)]
+    assert all(delay is not None and 0 <= delay <= 2.0 for delay in delays)
+    assert policy.delay(4, busy) is None
+    assert policy.delay(0, AuthenticationError("no")) is None
+    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert _retry_after("soon") is None
+    assert _retry_after(None) is None
+    assert _retry_after("2.5") == 2.5
+
+
+@pytest.mark.parametrize(("status", "code"), [(429, "Throttling"), (500, "InternalError")])
+async def test_error_event_before_audio_is_retried(
+    client: QwenTTSClient, china: DashScopeSimulator, status: int, code: str
+) -> None:
+    """A transient error arriving as the stream's first event is retried like an HTTP error."""
+    china.fail_next(status, code, "busy", in_stream=True)
+    synthesis = await client.synthesize(HELLO)
+    assert synthesis.pcm == synthesize_pcm(HELLO, "Cherry")
+    assert len(china.generation_requests) == 2
+
+
+async def test_error_event_after_audio_is_not_retried(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """Once audio went out, a retry would repeat it: the error stands."""
+    china.fail_next(500, "InternalError", "broke", in_stream=True, after_chunks=2)
+    with pytest.raises(ServerError, match="broke"):
+        await client.synthesize(HELLO * 5)
+    assert len(china.generation_requests) == 1
+
+
+async def test_error_event_in_stream_maps_by_code(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """An error event carries the same codes as HTTP errors."""
+    china.fail_next(400, "InvalidParameter", "Invalid voice specified", in_stream=True)
+    with pytest.raises(InvalidVoiceError):
+        await client.synthesize(HELLO)
+
+
+async def test_bare_error_object_in_stream(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """The other variant: an error object in data: of an ordinary result event."""
+    china.bare_error_in_stream(400, "DataInspectionFailed", "Inappropriate content.")
+    with pytest.raises(ContentModerationError) as err:
+        await client.synthesize(HELLO)
+    assert err.value.request_id
+
+
+@pytest.mark.parametrize("after_chunks", [0, 1, 3])
+async def test_stream_cut_midway(
+    client: QwenTTSClient, china: DashScopeSimulator, after_chunks: int
+) -> None:
+    """A stream that ends before its final event is an error, never silent truncation."""
+    china.cut_stream(after_chunks)
+    with pytest.raises(StreamError):
+        await client.synthesize(HELLO * 5)
+
+
+@pytest.mark.parametrize("after_chunks", [0, 2])
+async def test_malformed_frame(
+    client: QwenTTSClient, china: DashScopeSimulator, after_chunks: int
+) -> None:
+    """A frame that is not JSON ends the stream with an error."""
+    china.malformed_frame(after_chunks)
+    with pytest.raises(StreamError, match="malformed"):
+        await client.synthesize(HELLO * 5)
+
+
+@pytest.mark.parametrize(
+    ("fault", "match"),
+    [
+        ({"status": 404}, "HTTP 404"),
+        ({"status": 500}, "HTTP 500"),
+        ({"scheme": "ftp"}, "not http"),
+        ({"size_bytes": 3 * 1024 * 1024}, "larger than allowed"),
+    ],
+)
+async def test_audio_url_faults(
+    session: aiohttp.ClientSession,
+    china: DashScopeSimulator,
+    fault: dict[str, Any],
+    match: str,
+) -> None:
+    """A failing, foreign or oversized audio download is refused with a clear error."""
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, max_audio_bytes=1024 * 1024)
+    china.audio_url_fault(**fault)
+    with pytest.raises(AudioError, match=match) as err:
+        await client.synthesize(HELLO, transport="url")
+    assert err.value.request_id
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_read_timeout(
+    session: aiohttp.ClientSession, china: DashScopeSimulator, transport: Transport
+) -> None:
+    """A service that goes quiet longer than the read limit times out."""
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, timeouts=Timeouts(read=0.1))
+    china.config.first_chunk_latency = 1.0
+    with pytest.raises(RequestTimeoutError):
+        await client.synthesize(HELLO, transport=transport)
+
+
+async def test_slow_audio_download_times_out(
+    session: aiohttp.ClientSession, china: DashScopeSimulator
+) -> None:
+    """The audio download has its own limit."""
+    client = QwenTTSClient(
+        session, CHINA_KEY, base_url=china.base_url, timeouts=Timeouts(download=0.1)
+    )
+    china.config.audio_url_delay = 1.0
+    with pytest.raises(RequestTimeoutError, match="audio download"):
+        await client.synthesize(HELLO, transport="url")
+
+
+def closed_port() -> int:
+    """A local port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_cannot_connect(session: aiohttp.ClientSession, transport: Transport) -> None:
+    """Nothing listening: a connection error, not retried, naming what failed."""
+    client = QwenTTSClient(session, CHINA_KEY, base_url=f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(CannotConnectError, match="speech service"):
+        await client.synthesize(HELLO, transport=transport)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "。。。", "...!?", "\n\t"])
+async def test_nothing_to_say_costs_no_request(
+    client: QwenTTSClient, china: DashScopeSimulator, text: str
+) -> None:
+    """Empty or punctuation-only text is refused locally."""
+    with pytest.raises(EmptyTextError):
+        await client.synthesize(text)
+    assert china.generation_requests == []
+
+
+async def test_clients_of_both_regions_coexist(
+    session: aiohttp.ClientSession, china: DashScopeSimulator, international: DashScopeSimulator
+) -> None:
+    """Keys and regions don't leak between clients; a key works only in its own region."""
+    beijing = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url)
+    singapore = QwenTTSClient(session, INTERNATIONAL_KEY, base_url=international.base_url)
+    first, second = await asyncio.gather(beijing.synthesize(HELLO), singapore.synthesize(HELLO))
+    assert first.pcm == second.pcm == synthesize_pcm(HELLO, "Cherry")
+
+    crossed = QwenTTSClient(session, CHINA_KEY, base_url=international.base_url)
+    with pytest.raises(AuthenticationError):
+        await crossed.synthesize(HELLO)
+
+
+async def test_verify_spends_one_character(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """The cheapest real call: one character of the profile's model and voice."""
+    await client.verify(SpeechOptions(voice="Ethan"))
+    (body,) = bodies(china)
+    assert body["input"] == {"text": "a", "voice": "Ethan"}
+
+
+async def test_concurrency_is_bounded_per_client(
+    session: aiohttp.ClientSession, china: DashScopeSimulator
+) -> None:
+    """However many syntheses run at once, one client keeps at most its limit of requests open."""
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, max_concurrent_requests=2)
+    china.config.chunk_interval = 0.01
+    texts = [f"第{i}句话在这里。" * 5 for i in range(6)]
+    results = await asyncio.gather(*(client.synthesize(text) for text in texts))
+    assert [r.pcm for r in results] == [synthesize_pcm(text, "Cherry") for text in texts]
+    assert len(china.generation_requests) == 6
+    assert china.peak_concurrency == 2
+
+
+async def test_long_text_pieces_are_bounded_by_the_model(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """One long text runs at most the model's number of pieces at once (3 for qwen3)."""
+    china.config.chunk_interval = 0.005
+    await client.synthesize("今天天气很好，我们一起去公园散步吧！" * 200)
+    assert len(china.generation_requests) > 6
+    assert china.peak_concurrency == 3
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+async def odd_server(handler: Handler) -> TestServer:
+    """A local server answering every request with `handler` (proxies, broken gateways)."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    return server
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error_class", "message"),
+    [
+        (502, "<html>Bad Gateway</html>", ServerError, "<html>Bad Gateway</html>"),
+        (401, "", AuthenticationError, "Unauthorized"),
+        (200, "not json", DashScopeError, "invalid JSON"),
+        (200, "[1, 2]", DashScopeError, "unexpected JSON"),
+        (200, '{"output": {}}', AudioError, "no audio URL"),
+        (200, '{"code": "Arrearage", "message": "pay"}', ArrearageError, "pay"),
+    ],
+)
+async def test_non_dashscope_answers(
+    session: aiohttp.ClientSession,
+    status: int,
+    body: str,
+    error_class: type[DashScopeError],
+    message: str,
+) -> None:
+    """Proxies and gateways answer in HTML or nothing at all: still a typed error."""
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(status=status, text=body)
+
+    server = await odd_server(handler)
+    try:
+        client = QwenTTSClient(session, CHINA_KEY, base_url=str(server.make_url("")))
+        with pytest.raises(error_class, match=message):
+            await client.synthesize(HELLO, transport="url")
+    finally:
+        await server.close()
+
+
+@pytest.mark.parametrize(
+    ("events", "error_class", "match"),
+    [
+        (["data:[1]\n\n"], StreamError, "unexpected event"),
+        (['data:{"request_id":"r"}\n\n'], StreamError, "without output"),
+        (['data:{"output":{"audio":{"data":"@@@"}}}\n\n'], StreamError, "undecodable"),
+        ([":keep-alive\n\n", 'data:{"output":{"finish_reason":"null"}}\n\n'], StreamError, "ended"),
+        (["data:\n\n"], StreamError, "ended"),
+    ],
+)
+async def test_odd_stream_events(
+    session: aiohttp.ClientSession,
+    events: list[str],
+    error_class: type[DashScopeError],
+    match: str,
+) -> None:
+    """Events the protocol does not describe end the stream with a clear error."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for event in events:
+            await response.write(event.encode())
+        await response.write_eof()
+        return response
+
+    server = await odd_server(handler)
+    try:
+        client = QwenTTSClient(session, CHINA_KEY, base_url=str(server.make_url("")))
+        with pytest.raises(error_class, match=match):
+            await client.synthesize(HELLO)
+    finally:
+        await server.close()
+
+
+async def test_stream_ending_inside_wav_header(session: aiohttp.ClientSession) -> None:
+    """A WAV-variant stream that stops inside its header is an error."""
+    import base64  # noqa: PLC0415
+
+    header_start = base64.b64encode(b"RIFF\x00\x00\x00\x00WAVEfmt ").decode()
+    events = [
+        f'data:{{"output":{{"audio":{{"data":"{header_start}"}},"finish_reason":"null"}}}}\n\n',
+        'data:{"output":{"audio":{"data":""},"finish_reason":"stop"}}\n\n',
+    ]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for event in events:
+            await response.write(event.encode())
+        return response
+
+    server = await odd_server(handler)
+    try:
+        client = QwenTTSClient(session, CHINA_KEY, base_url=str(server.make_url("")))
+        with pytest.raises(StreamError, match="header"):
+            await client.synthesize(HELLO)
+    finally:
+        await server.close()
+
+
+async def test_pieces_in_different_formats_are_refused(session: aiohttp.ClientSession) -> None:
+    """Joining 24 kHz and 16 kHz audio would be noise: refused."""
+    from custom_components.qwen_tts.dashscope.wav import PcmFormat, to_wav  # noqa: PLC0415
+
+    calls = 0
+
+    async def handler(request: web.Request) -> web.Response:
+        nonlocal calls
+        if request.path.startswith("/audio"):
+            rate = 24000 if request.path.endswith("0") else 16000
+            return web.Response(body=to_wav(b"\x00\x00" * 10, PcmFormat(sample_rate=rate)))
+        calls += 1
+        url = str(request.url.with_path(f"/audio/{calls % 2}").with_query(""))
+        return web.json_response({"output": {"audio": {"url": url}}, "request_id": str(calls)})
+
+    server = await odd_server(handler)
+    try:
+        client = QwenTTSClient(session, CHINA_KEY, base_url=str(server.make_url("")))
+        with pytest.raises(AudioError, match="different audio formats"):
+            await client.synthesize("一句。" * 150 + "二句。" * 150, transport="url")
+    finally:
+        await server.close()
