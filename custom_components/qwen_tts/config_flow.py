@@ -140,6 +140,9 @@ CUSTOM_ENDPOINT_SCHEMA = probatio.Schema(
             TextSelectorConfig(type=TextSelectorType.URL)
         ),
         probatio.Optional(CONF_WORKSPACE): str,
+        # Optional here: empty keeps the key of the first step; a new one replaces it after a
+        # rejection, without starting over.
+        **_api_key_schema(optional=True),
     }
 )
 
@@ -188,6 +191,15 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             elif region == REGION_CUSTOM:
                 return await self.async_step_custom()
             else:
+                if not reconfiguring:
+                    # Checked before any request: a duplicate should cost nothing.
+                    for candidate in list(Region) if region == REGION_DETECT else [Region(region)]:
+                        self._async_abort_entries_match(
+                            {
+                                CONF_API_KEY: self._api_key,
+                                CONF_BASE_URL: REGION_BASE_URLS[candidate],
+                            }
+                        )
                 result, errors, extra = await self._async_try_regions(self._api_key, region)
                 placeholders |= extra
                 if result is not None:
@@ -212,6 +224,7 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 errors[CONF_BASE_URL] = "invalid_url"
             else:
+                self._api_key = user_input.get(CONF_API_KEY) or self._api_key
                 assert self._api_key is not None
                 data = {
                     CONF_API_KEY: self._api_key,
@@ -224,7 +237,11 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
                 errors["base"] = _form_error(err)
         suggested = user_input
         if suggested is None and self.source == SOURCE_RECONFIGURE:
-            suggested = dict(self._get_reconfigure_entry().data)
+            # Never the stored key: it would travel back to the browser.
+            entry_data = self._get_reconfigure_entry().data
+            suggested = {
+                key: entry_data[key] for key in (CONF_BASE_URL, CONF_WORKSPACE) if key in entry_data
+            }
         return self.async_show_form(
             step_id="custom",
             data_schema=self.add_suggested_values_to_schema(
@@ -240,25 +257,38 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
 
         Returns the entry data (or None), form errors, and description placeholders.
         """
-        candidates = list(Region) if region == REGION_DETECT else [Region(region)]
-        others = [r for r in Region if r not in candidates]
-        # Both regions are asked at once: detection then costs one round trip, not two.
+        if region == REGION_DETECT:
+            return await self._async_detect_region(api_key)
+        chosen = Region(region)
+        outcome = await _verify(self.hass, _region_data(api_key, chosen))
+        if outcome is None:
+            return _region_data(api_key, chosen), {}, {}
+        if not isinstance(outcome, AuthenticationError):
+            return None, {"base": _form_error(outcome)}, {}
+        # Rejected: ask the other region only now, so that a right choice costs one request.
+        other = next(r for r in Region if r is not chosen)
+        if _accepts_key(await _verify(self.hass, _region_data(api_key, other))):
+            return None, {CONF_REGION: "wrong_region"}, {"other_region": REGION_LABELS[other]}
+        return None, {CONF_API_KEY: "invalid_auth"}, {}
+
+    async def _async_detect_region(
+        self, api_key: str
+    ) -> tuple[dict[str, str] | None, dict[str, str], dict[str, str]]:
+        """Ask both regions at once: detection costs one round trip, not two."""
+        regions = list(Region)
         outcomes = await asyncio.gather(
-            *(_verify(self.hass, _region_data(api_key, r)) for r in candidates + others)
+            *(_verify(self.hass, _region_data(api_key, r)) for r in regions)
         )
-        tried = dict(zip(candidates + others, outcomes, strict=True))
-        for candidate in candidates:
-            if tried[candidate] is None:
+        errors: list[DashScopeError] = []
+        for candidate, outcome in zip(regions, outcomes, strict=True):
+            if outcome is None:
                 return _region_data(api_key, candidate), {}, {}
-        # A key rejected only as unauthorized belongs to no region we tried; any other error means
-        # the region accepted the key and something else is wrong there.
-        for candidate in candidates:
-            err = tried[candidate]
-            if err is not None and not isinstance(err, AuthenticationError):
-                return None, {"base": _form_error(err)}, {}
-        accepting = [r for r in others if _accepts_key(tried[r])]
-        if accepting:
-            return None, {CONF_REGION: "wrong_region"}, {"other_region": str(accepting[0])}
+            errors.append(outcome)
+        # Rejected everywhere as unauthorized: a bad key. Any other error means a region accepted
+        # the key and something else is wrong there.
+        for error in errors:
+            if not isinstance(error, AuthenticationError):
+                return None, {"base": _form_error(error)}, {}
         return None, {CONF_API_KEY: "invalid_auth"}, {}
 
     async def _async_finish(self, data: dict[str, str]) -> ConfigFlowResult:
@@ -318,6 +348,13 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
         )
 
 
+#: Region names for messages (English: placeholders are not translated).
+REGION_LABELS = {
+    Region.CHINA: "China mainland (Beijing)",
+    Region.INTERNATIONAL: "International (Singapore)",
+}
+
+
 def _accepts_key(outcome: DashScopeError | None) -> bool:
     """Whether a region took the key: it worked, or failed on something checked after the key."""
     return outcome is None or isinstance(
@@ -336,8 +373,7 @@ def _region_data(api_key: str, region: Region) -> dict[str, str]:
 def _entry_title(data: Mapping[str, str]) -> str:
     if data[CONF_REGION] == REGION_CUSTOM:
         return f"Qwen TTS ({urlsplit(data[CONF_BASE_URL]).netloc})"
-    region = Region(data[CONF_REGION])
-    return "Qwen TTS (China mainland)" if region is Region.CHINA else "Qwen TTS (International)"
+    return f"Qwen TTS ({REGION_LABELS[Region(data[CONF_REGION])].split(' (')[0]})"
 
 
 class VoiceProfileFlow(ConfigSubentryFlow):
@@ -368,6 +404,9 @@ class VoiceProfileFlow(ConfigSubentryFlow):
         if user_input is not None:
             self._data[CONF_MODEL] = user_input[CONF_MODEL].strip()
             return await self.async_step_voice()
+        return self._show_model_form({})
+
+    def _show_model_form(self, errors: dict[str, str]) -> SubentryFlowResult:
         schema = probatio.Schema(
             {
                 probatio.Required(CONF_MODEL): SelectSelector(
@@ -380,24 +419,31 @@ class VoiceProfileFlow(ConfigSubentryFlow):
         return self.async_show_form(
             step_id="model",
             data_schema=self.add_suggested_values_to_schema(schema, self._data),
+            errors=errors,
+            description_placeholders={"model": self._data[CONF_MODEL], "console_url": CONSOLE_URL},
         )
 
     async def async_step_voice(
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Pick voice, speed and (for instruct models) style; prove them with one character."""
+        entry = self._get_entry()
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
         model = get_model(self._data[CONF_MODEL])
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {CONF_MODEL: model.id, CONF_SPEECH_RATE: DEFAULT_SPEECH_RATE, **user_input}
             data[CONF_VOICE] = str(data[CONF_VOICE]).strip()
-            client = self._get_entry().runtime_data.client
             try:
-                await client.verify(profile_options(data))
+                await entry.runtime_data.client.verify(profile_options(data))
             except DashScopeError as err:
                 errors["base"] = _form_error(err)
             else:
                 return self._async_save(data)
+            if errors["base"] == "model_access":
+                # Only another model helps: back to where the model is chosen.
+                return self._show_model_form(errors)
         voices = model.voices or get_model(DEFAULT_MODEL).voices
         fields: dict[probatio.Marker, Any] = {
             probatio.Required(CONF_VOICE): SelectSelector(
@@ -421,7 +467,10 @@ class VoiceProfileFlow(ConfigSubentryFlow):
                 TextSelectorConfig(multiline=True)
             )
         suggested = user_input or self._data
-        if model.voice(str(suggested.get(CONF_VOICE))) is None and model.voices:
+        # A voice the model doesn't list is replaced when the form opens or the service refused
+        # it; after other errors what the user typed (a cloned voice, say) is kept.
+        replace = user_input is None or errors.get("base") == "invalid_voice"
+        if replace and model.voices and model.voice(str(suggested.get(CONF_VOICE))) is None:
             suggested = {**suggested, CONF_VOICE: model.voices[0].id}
         return self.async_show_form(
             step_id="voice",

@@ -26,6 +26,7 @@ import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qwen_tts.config_flow import REGION_LABELS
 from custom_components.qwen_tts.const import (
     CONF_BASE_URL,
     CONF_INSTRUCTIONS,
@@ -288,9 +289,9 @@ async def test_user_explicit_region(
     }
     assert_key_hidden(only_entry(hass), key)
     assert regions[region].generation_requests[0].status == 200
-    # The other region is asked too, to tell a wrong region from a wrong key.
+    # A right choice costs one request: the other region is asked only after a rejection.
     other = next(r for r in Region if r is not region)
-    assert statuses(regions[other]) == [(key, 401)]
+    assert statuses(regions[other]) == []
 
 
 @pytest.mark.parametrize(
@@ -318,7 +319,7 @@ async def test_user_wrong_region_then_recovery(
     assert result["errors"] == {CONF_REGION: "wrong_region"}
     placeholders = result["description_placeholders"]
     assert placeholders is not None
-    assert placeholders["other_region"] == str(right)
+    assert placeholders["other_region"] == REGION_LABELS[right]
     assert suggested(result)[CONF_REGION] == str(wrong)
     assert statuses(regions[wrong]) == [(key, 401)]
     assert statuses(regions[right]) == [(key, 200)]
@@ -344,7 +345,7 @@ async def test_user_wrong_region_other_region_denies_model(
     assert result["errors"] == {CONF_REGION: "wrong_region"}
     placeholders = result["description_placeholders"]
     assert placeholders is not None
-    assert placeholders["other_region"] == "international"
+    assert placeholders["other_region"] == "International (Singapore)"
 
 
 async def test_user_explicit_region_other_unreachable(
@@ -470,6 +471,29 @@ async def test_user_already_configured(
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
 
 
+@pytest.mark.parametrize("region", [REGION_DETECT, str(Region.CHINA)])
+async def test_duplicate_costs_no_request(
+    hass: HomeAssistant, regions: dict[Region, DashScopeSimulator], region: str
+) -> None:
+    """A key already set up for a region is refused before anything is sent."""
+    MockConfigEntry(
+        domain=DOMAIN,
+        data={
+            CONF_API_KEY: CHINA_KEY,
+            CONF_REGION: str(Region.CHINA),
+            CONF_BASE_URL: regions[Region.CHINA].base_url,
+        },
+    ).add_to_hass(hass)
+
+    result = await start_user_flow(hass)
+    result = await submit(hass, result, {CONF_API_KEY: CHINA_KEY, CONF_REGION: region})
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert not regions[Region.CHINA].requests
+    assert not regions[Region.INTERNATIONAL].requests
+
+
 async def test_user_other_key_same_region_is_another_entry(
     hass: HomeAssistant, regions: dict[Region, DashScopeSimulator]
 ) -> None:
@@ -502,7 +526,7 @@ async def test_custom_invalid_url_then_recovery(
 ) -> None:
     """Only http(s) URLs with a host are tried; then a good one with a trailing slash is kept."""
     result = await _start_custom(hass)
-    assert set(fields(result)) == {CONF_BASE_URL, CONF_WORKSPACE}
+    assert set(fields(result)) == {CONF_BASE_URL, CONF_WORKSPACE, CONF_API_KEY}
     assert suggested(result) == {}
 
     result = await submit(hass, result, {CONF_BASE_URL: url})
@@ -581,6 +605,13 @@ async def test_custom_wrong_key(hass: HomeAssistant, china: DashScopeSimulator) 
     assert result["step_id"] == "custom"
     assert result["errors"] == {"base": "invalid_auth"}
     assert statuses(china) == [(UNKNOWN_KEY, 401)]
+
+    # The custom form takes a new key: no need to start over.
+    result = await submit(hass, result, {CONF_BASE_URL: china.base_url, CONF_API_KEY: CHINA_KEY})
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_API_KEY] == CHINA_KEY
+    assert statuses(china)[:2] == [(UNKNOWN_KEY, 401), (CHINA_KEY, 200)]
 
 
 async def test_custom_already_configured(hass: HomeAssistant, china: DashScopeSimulator) -> None:
@@ -746,7 +777,7 @@ async def test_reconfigure_keep_key_errors_and_recovery(
     assert result["errors"] == {CONF_REGION: "wrong_region"}
     placeholders = result["description_placeholders"]
     assert placeholders is not None
-    assert placeholders["other_region"] == "china"
+    assert placeholders["other_region"] == "China mainland (Beijing)"
     assert suggested(result) == {CONF_REGION: "international"}
     # The current key was the one tried.
     assert statuses(regions[Region.INTERNATIONAL]) == [(CHINA_KEY, 401)]
@@ -1036,14 +1067,20 @@ async def test_profile_errors_then_recovery(
     result = await submit_profile(hass, result, user_input)
 
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "voice"
     assert result["errors"] == {"base": error}
-    assert suggested(result) == user_input
     placeholders = result["description_placeholders"]
     assert placeholders is not None
     assert placeholders["model"] == "qwen3-tts-instruct-flash"
     assert placeholders["console_url"].startswith("https://")
     assert len(entry.subentries) == 1
+    if error == "model_access":
+        # Only another model (or enabling this one) helps: back to the model step.
+        assert result["step_id"] == "model"
+        reset(china)
+        result = await submit_profile(hass, result, {CONF_MODEL: "qwen3-tts-instruct-flash"})
+    else:
+        assert result["step_id"] == "voice"
+        assert suggested(result) == user_input
 
     reset(china)
     result = await submit_profile(hass, result, user_input)
@@ -1089,9 +1126,10 @@ async def test_profile_unknown_model(
 
     result = await submit_profile(hass, result, {CONF_VOICE: "my-cloned-voice"})
 
+    # An unknown model: back to the model step, with the typed model still there.
     assert result["errors"] == {"base": "model_access"}
-    # The typed voice is kept: the model's voices are unknown, so nothing can replace it.
-    assert suggested(result)[CONF_VOICE] == "my-cloned-voice"
+    assert result["step_id"] == "model"
+    assert suggested(result)[CONF_MODEL] == "qwen3-tts-flash-2099-01-01"
     body = china.generation_requests[-1].body
     assert body is not None
     assert body["model"] == "qwen3-tts-flash-2099-01-01"
@@ -1105,6 +1143,22 @@ async def test_profile_entry_not_loaded(hass: HomeAssistant, china: DashScopeSim
     result = await hass.config_entries.subentries.async_init(
         (entry.entry_id, SUBENTRY_VOICE_PROFILE), context={"source": SOURCE_USER}
     )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "entry_not_loaded"
+    assert not china.requests
+
+
+async def test_profile_entry_unloaded_mid_flow(
+    hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
+) -> None:
+    """An entry unloaded between the model and voice steps ends the flow cleanly."""
+    result = await start_profile_flow(hass, entry)
+    result = await submit_profile(hass, result, {CONF_MODEL: "qwen3-tts-flash"})
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    reset(china)
+
+    result = await submit_profile(hass, result, {CONF_VOICE: "Ethan"})
 
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "entry_not_loaded"
