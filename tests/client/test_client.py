@@ -41,6 +41,7 @@ from custom_components.qwen_tts.dashscope.text import weighted_length
 from simulator import DashScopeSimulator, synthesize_pcm
 from simulator.catalog import weighted_length as billed_length
 from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
+from tests.helpers import assert_spoken_in_order
 
 TRANSPORTS: list[Transport] = ["stream", "url"]
 HELLO = "你好，世界。Hello, world."
@@ -153,13 +154,7 @@ async def test_long_text_is_split_and_joined_in_order(
     texts = [body["input"]["text"] for body in bodies(china)]
     assert len(texts) > 5
     assert all(weighted_length(piece) <= 600 for piece in texts)
-    # Every character is spoken, in order: between the pieces lies only whitespace.
-    position = 0
-    for piece in texts:
-        found = text.index(piece, position)
-        assert text[position:found].strip() == ""
-        position = found + len(piece)
-    assert text[position:].strip() == ""
+    assert_spoken_in_order(text, texts)
     assert synthesis.pcm == b"".join(synthesize_pcm(piece, "Cherry") for piece in texts)
     assert synthesis.usage.characters == sum(billed_length(piece) for piece in texts)
     assert len(synthesis.request_ids) == len(texts)

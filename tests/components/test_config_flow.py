@@ -57,6 +57,15 @@ ATTEMPTS = 3
 
 CHINA_TITLE = "Qwen TTS (China mainland)"
 INTERNATIONAL_TITLE = "Qwen TTS (International)"
+#: Run a test once with each region's key.
+EACH_REGION = pytest.mark.parametrize(
+    ("key", "region", "title"),
+    [
+        (CHINA_KEY, Region.CHINA, CHINA_TITLE),
+        (INTERNATIONAL_KEY, Region.INTERNATIONAL, INTERNATIONAL_TITLE),
+    ],
+    ids=["china", "international"],
+)
 
 
 # Helpers
@@ -184,14 +193,7 @@ async def test_user_form(hass: HomeAssistant, regions: dict[Region, DashScopeSim
     assert all(not sim.requests for sim in regions.values())
 
 
-@pytest.mark.parametrize(
-    ("key", "region", "title"),
-    [
-        (CHINA_KEY, Region.CHINA, CHINA_TITLE),
-        (INTERNATIONAL_KEY, Region.INTERNATIONAL, INTERNATIONAL_TITLE),
-    ],
-    ids=["china", "international"],
-)
+@EACH_REGION
 async def test_user_detect(
     hass: HomeAssistant,
     regions: dict[Region, DashScopeSimulator],
@@ -260,14 +262,7 @@ async def test_user_empty_key(
     assert all(not sim.requests for sim in regions.values())
 
 
-@pytest.mark.parametrize(
-    ("key", "region", "title"),
-    [
-        (CHINA_KEY, Region.CHINA, CHINA_TITLE),
-        (INTERNATIONAL_KEY, Region.INTERNATIONAL, INTERNATIONAL_TITLE),
-    ],
-    ids=["china", "international"],
-)
+@EACH_REGION
 async def test_user_explicit_region(
     hass: HomeAssistant,
     regions: dict[Region, DashScopeSimulator],

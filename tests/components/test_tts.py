@@ -24,6 +24,7 @@ from custom_components.qwen_tts.const import DOMAIN
 from custom_components.qwen_tts.dashscope.text import weighted_length
 from custom_components.qwen_tts.dashscope.wav import read_wav
 from simulator import DashScopeSimulator, synthesize_pcm
+from tests.helpers import assert_spoken_in_order
 
 from .conftest import PROFILE_ID, make_entry
 
@@ -137,13 +138,7 @@ async def test_long_text_is_split_never_cut(
     assert len(requests) > 1
     texts = [request.body["input"]["text"] for request in requests if request.body]
     assert all(weighted_length(text) <= 600 for text in texts)
-    # Every character is spoken, in order: between the pieces lies only whitespace.
-    position = 0
-    for text in texts:
-        found = message.index(text, position)
-        assert message[position:found].strip() == ""
-        position = found + len(text)
-    assert message[position:].strip() == ""
+    assert_spoken_in_order(message, texts)
     assert pcm == b"".join(
         synthesize_pcm(text, "Cherry", language_type="Chinese") for text in texts
     )

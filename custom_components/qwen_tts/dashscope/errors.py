@@ -63,18 +63,8 @@ class RateLimitError(DashScopeError):
 
     retryable = True
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        code: str | None = None,
-        status: int | None = None,
-        request_id: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        """Also remember how long the service asked us to wait, if it said so."""
-        super().__init__(message, code=code, status=status, request_id=request_id)
-        self.retry_after = retry_after
+    #: Seconds the service asked us to wait (a Retry-After header), if it said.
+    retry_after: float | None = None
 
 
 class InvalidRequestError(DashScopeError):
@@ -181,9 +171,9 @@ def service_error(
     retry_after: float | None = None,
 ) -> DashScopeError:
     """Build the right error for a failure the service reported."""
-    cls = error_class(status, code, message)
-    if issubclass(cls, RateLimitError):
-        return cls(
-            message, retry_after=retry_after, code=code, status=status, request_id=request_id
-        )
-    return cls(message, code=code, status=status, request_id=request_id)
+    error = error_class(status, code, message)(
+        message, code=code, status=status, request_id=request_id
+    )
+    if isinstance(error, RateLimitError):
+        error.retry_after = retry_after
+    return error
