@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 import json
 from pathlib import Path
 from typing import Any
 
+from aiohttp.test_utils import TestClient
 from homeassistant.components import media_source, tts
 from homeassistant.components.media_player.const import ATTR_MEDIA_CONTENT_ID
 from homeassistant.components.tts.const import DATA_COMPONENT, DOMAIN as TTS_DOMAIN
@@ -121,52 +123,24 @@ async def test_speech_equals_service_audio(
     assert request.body["input"]["language_type"] == language_type
 
 
-async def test_long_text_is_split_never_cut(
-    hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
-) -> None:
-    """3,000 characters become several requests under the limit, joined in order, nothing lost."""
-    sentences = [
-        f"第{i}句：今天的天气很好，我们去公园散步吧。Sentence {i} says the weather is fine today. "
-        for i in range(60)
-    ]
-    message = "".join(sentences)[:3000]
-    assert len(message) == 3000
-    china.clear()
-    pcm = pcm_of(await fetch_audio(hass, message, language="zh-CN"))
-
-    requests = china.generation_requests
-    assert len(requests) > 1
-    texts = [request.body["input"]["text"] for request in requests if request.body]
-    assert all(weighted_length(text) <= 600 for text in texts)
-    assert_spoken_in_order(message, texts)
-    assert pcm == b"".join(
-        synthesize_pcm(text, "Cherry", language_type="Chinese") for text in texts
-    )
-
-
-async def test_tts_get_url_and_proxy(
-    hass: HomeAssistant, entry: MockConfigEntry, hass_client: ClientSessionGenerator
-) -> None:
-    """The HTTP API a dashboard or script uses returns the same audio."""
-    client = await hass_client()
+async def speak_via_tts_get_url(
+    hass: HomeAssistant, client: TestClient[Any, Any], message: str, language: str
+) -> bytes:
+    """The HTTP API a dashboard or script uses: get a URL, then the audio."""
     response = await client.post(
         "/api/tts_get_url",
-        json={"engine_id": ENGINE, "message": "Good morning.", "language": "en-GB", "options": WAV},
+        json={"engine_id": ENGINE, "message": message, "language": language, "options": WAV},
     )
     assert response.status == HTTPStatus.OK
-    path = (await response.json())["path"]
-    audio = await client.get(path)
+    audio = await client.get((await response.json())["path"])
     assert audio.status == HTTPStatus.OK
-    assert pcm_of(await audio.read()) == synthesize_pcm(
-        "Good morning.", "Cherry", language_type="English"
-    )
+    return await audio.read()
 
 
-async def test_tts_speak_plays_on_media_player(
-    hass: HomeAssistant, entry: MockConfigEntry, hass_client: ClientSessionGenerator
-) -> None:
-    """tts.speak hands a media player a URL whose audio is this engine's speech."""
-    assert await async_setup_component(hass, "media_source", {})
+async def speak_via_tts_speak(
+    hass: HomeAssistant, client: TestClient[Any, Any], message: str, language: str
+) -> bytes:
+    """tts.speak to a media player; then fetch what the player was told to play."""
     calls = async_mock_service(hass, "media_player", "play_media")
     await hass.services.async_call(
         TTS_DOMAIN,
@@ -174,20 +148,62 @@ async def test_tts_speak_plays_on_media_player(
         {
             "entity_id": ENGINE,
             "media_player_entity_id": "media_player.kitchen",
-            "message": "晚饭好了。",
-            "language": "zh-CN",
-            "options": {"voice": "Ethan", **WAV},
+            "message": message,
+            "language": language,
+            "options": WAV,
         },
         blocking=True,
     )
     assert len(calls) == 1
-    resolved = await media_source.async_resolve_media(
-        hass, calls[0].data[ATTR_MEDIA_CONTENT_ID], None
-    )
-    client = await hass_client()
+    media_id = calls[0].data[ATTR_MEDIA_CONTENT_ID]
+    resolved = await media_source.async_resolve_media(hass, media_id, None)
     audio = await client.get(resolved.url)
-    assert pcm_of(await audio.read()) == synthesize_pcm(
-        "晚饭好了。", "Ethan", language_type="Chinese"
+    assert audio.status == HTTPStatus.OK
+    return await audio.read()
+
+
+@pytest.mark.parametrize("speak", [speak_via_tts_get_url, speak_via_tts_speak])
+@pytest.mark.parametrize(
+    ("message", "language", "language_type"),
+    [
+        ("Good morning.", "en-GB", "English"),
+        ("晚饭好了。", "zh-CN", "Chinese"),
+        (
+            "".join(
+                f"第{i}句：今天天气很好，我们去公园散步吧。Sentence {i} says the weather is fine. "
+                for i in range(60)
+            )[:3000],
+            "zh-CN",
+            "Chinese",
+        ),
+    ],
+    ids=["english", "chinese", "3000-characters"],
+)
+async def test_speech_through_home_assistant_equals_service_audio(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    china: DashScopeSimulator,
+    hass_client: ClientSessionGenerator,
+    speak: Callable[[HomeAssistant, TestClient[Any, Any], str, str], Awaitable[bytes]],
+    message: str,
+    language: str,
+    language_type: str,
+) -> None:
+    """What tts.speak and /api/tts_get_url serve is the service's audio, sample for sample.
+
+    Long text becomes several requests under the limit, joined in order, nothing lost.
+    """
+    # Media source registers HTTP views: before the client freezes the router.
+    assert await async_setup_component(hass, "media_source", {})
+    china.clear()
+    pcm = pcm_of(await speak(hass, await hass_client(), message, language))
+
+    texts = [request.body["input"]["text"] for request in china.generation_requests if request.body]
+    assert all(weighted_length(text) <= 600 for text in texts)
+    assert len(texts) > 5 if len(message) == 3000 else len(texts) == 1
+    assert_spoken_in_order(message, texts)
+    assert pcm == b"".join(
+        synthesize_pcm(text, "Cherry", language_type=language_type) for text in texts
     )
 
 
