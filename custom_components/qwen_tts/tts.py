@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncGenerator, Mapping
 import logging
 from typing import Any, override
 
 from homeassistant.components.tts import TextToSpeechEntity, TtsAudioType, Voice
+from homeassistant.components.tts.entity import TTSAudioRequest, TTSAudioResponse
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
@@ -25,7 +26,16 @@ from .const import (
     MIN_SPEECH_RATE,
     SUBENTRY_VOICE_PROFILE,
 )
-from .dashscope import MODELS, AuthenticationError, DashScopeError, SpeechOptions, get_model
+from .dashscope import (
+    MODELS,
+    AuthenticationError,
+    DashScopeError,
+    EmptyTextError,
+    SpeechOptions,
+    SpeechStream,
+    get_model,
+    wav_header,
+)
 from .exceptions import translate_error
 from .languages import (
     LANGUAGE_TAGS,
@@ -112,6 +122,47 @@ class QwenTTSEntity(TextToSpeechEntity):
             raise self._user_error(err, request) from err
         runtime.health.record_success()
         return "wav", synthesis.wav
+
+    @override
+    async def async_stream_tts_audio(self, request: TTSAudioRequest) -> TTSAudioResponse:
+        """Speak text as it arrives: each sentence is sent the moment it completes.
+
+        Home Assistant routes every request here (a whole message is a one-item stream), so this
+        is the path of tts.speak as well as of Assist pipelines. Options are checked before any
+        audio is promised; audio is one WAV header for a stream of unknown length, then PCM.
+        """
+        options = self._request_options(request.language, request.options)
+        stream = self._entry.runtime_data.client.stream(request.message_gen, options)
+        return TTSAudioResponse("wav", self._wav_stream(stream, options))
+
+    async def _wav_stream(
+        self, stream: SpeechStream, options: SpeechOptions
+    ) -> AsyncGenerator[bytes]:
+        runtime = self._entry.runtime_data
+        header_sent = False
+        try:
+            async for pcm in stream:
+                if not header_sent:
+                    # The format is known from the first audio on (the service may say).
+                    yield wav_header(None, stream.format)
+                    header_sent = True
+                yield pcm
+        except DashScopeError as err:
+            # Raised mid-stream too: the listener hears the audio so far, then the stream ends
+            # with this error, never silently short.
+            raise self._user_error(err, options) from err
+        if not header_sent:
+            # Nothing speakable arrived (only punctuation or emoji): say so rather than serve an
+            # empty file.
+            raise translate_error(
+                EmptyTextError("There is no text to speak"),
+                model=options.model,
+                voice=options.voice,
+            )
+        runtime.health.record_success()
+        _LOGGER.debug(
+            "%s spoke %d piece(s) (%s)", self.entity_id, len(stream.request_ids), stream.usage
+        )
 
     def _request_options(self, language: str, options: Mapping[str, Any]) -> SpeechOptions:
         """Check a call's merged options and turn them into a request."""

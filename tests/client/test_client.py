@@ -179,6 +179,7 @@ async def test_stream_keeps_order_when_later_pieces_finish_first(
 
     async def sentences() -> AsyncIterator[str]:
         yield long_piece
+        await asyncio.sleep(0.05)  # the second sentence comes while the first is being spoken
         yield short_piece
 
     stream = client.stream(sentences())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -36,6 +36,7 @@ from .errors import (
     service_error,
 )
 from .models import REGION_BASE_URLS, Region, SpeechOptions, Synthesis, Usage
+from .pieces import stream_pieces
 from .sse import ServerSentEvent, SseParser
 from .text import speakable, split_text
 from .wav import DEFAULT_FORMAT, PcmFormat, PcmStreamDecoder, WavFormatError, read_wav
@@ -143,13 +144,18 @@ class QwenTTSClient:
     def stream(
         self, text: str | AsyncIterable[str], options: SpeechOptions = DEFAULT_OPTIONS
     ) -> SpeechStream:
-        """Stream PCM for a text, or for sentences arriving one by one, in order.
+        """Stream PCM for a text, or for text arriving bit by bit (a language model's answer).
 
-        A whole text is split below the model's limit first; pieces from an async iterable are
-        sent as they come (each must already fit the limit).
+        A whole text is split below the model's limit; arriving text is sent a sentence at a time
+        as sentences complete (see `pieces.stream_pieces`). Audio comes out in text order.
         """
-        pieces = self._pieces(text, options) if isinstance(text, str) else text
-        return SpeechStream(self, pieces, options, window=get_model(options.model).max_concurrency)
+        model = get_model(options.model)
+        pieces = (
+            self._pieces(text, options)
+            if isinstance(text, str)
+            else stream_pieces(text, model.max_text_length)
+        )
+        return SpeechStream(self, pieces, options, window=model.max_concurrency)
 
     async def verify(self, options: SpeechOptions = DEFAULT_OPTIONS) -> Synthesis:
         """Prove key, region and model access with the cheapest real call: one character."""
@@ -376,11 +382,19 @@ class SpeechStream:
             await asyncio.gather(*pending, return_exceptions=True)
 
     async def _produce(
-        self, jobs: asyncio.Queue[_PieceJob | BaseException | None], tasks: set[asyncio.Task[None]]
+        self,
+        jobs: asyncio.Queue[_PieceJob | BaseException | None],
+        tasks: set[asyncio.Task[None]],
     ) -> None:
+        pieces = _aiter(self._pieces)
         try:
-            async for piece in _aiter(self._pieces):
+            while True:
+                # A slot first, then the piece: text arriving meanwhile joins the next request.
                 await self._window.acquire()
+                try:
+                    piece = await anext(pieces)
+                except StopAsyncIteration:
+                    break
                 report = _PieceReport()
                 self._reports.append(report)
                 job = _PieceJob(asyncio.Queue())
@@ -394,6 +408,8 @@ class SpeechStream:
             jobs.put_nowait(err)
         else:
             jobs.put_nowait(None)
+        finally:
+            await pieces.aclose()
 
     async def _run(self, piece: str, job: _PieceJob, report: _PieceReport) -> None:
         try:
@@ -410,13 +426,19 @@ class _PieceJob:
     queue: asyncio.Queue[tuple[PcmFormat, bytes] | BaseException | None]
 
 
-async def _aiter(items: Iterable[str] | AsyncIterable[str]) -> AsyncIterator[str]:
-    if isinstance(items, AsyncIterable):
-        async for item in items:
-            yield item
-    else:
+async def _aiter(items: Iterable[str] | AsyncIterable[str]) -> AsyncGenerator[str]:
+    """Iterate either kind, and close an async source when done (its tasks end with it)."""
+    if not isinstance(items, AsyncIterable):
         for item in items:
             yield item
+        return
+    iterator = aiter(items)
+    try:
+        async for item in iterator:
+            yield item
+    finally:
+        if isinstance(iterator, AsyncGenerator):
+            await iterator.aclose()
 
 
 async def _sse_events(response: aiohttp.ClientResponse) -> AsyncIterator[ServerSentEvent]:

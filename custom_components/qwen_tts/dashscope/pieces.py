@@ -1,0 +1,71 @@
+"""Turn text that arrives bit by bit into request-sized pieces, as soon as they can be spoken.
+
+DashScope streams audio out but takes whole text in. A voice assistant's answer arrives from a
+language model token by token; waiting for all of it would waste the time the model spends
+writing. So sentences are sent as they complete: the first one alone, the moment it ends; later
+ones coalesced, when a request slot frees up, into as few requests as the model's limit allows
+(fewer requests: fewer rate-limit hits, and longer stretches spoken with one prosody). Text that
+is complete from the start (a plain `tts.speak`) is thereby packed just as `split_text` packs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator
+
+from .text import SentenceSplitter, speakable, weighted_length
+
+#: Longest run-on sentence (weighted characters) waited for before it is cut at a clause or word:
+#: about five seconds of speech, a couple of seconds of a language model's writing.
+MAX_SENTENCE_LENGTH = 120
+
+
+async def stream_pieces(
+    chunks: AsyncIterable[str], limit: int, *, max_sentence: int = MAX_SENTENCE_LENGTH
+) -> AsyncIterator[str]:
+    """Yield speakable pieces of at most `limit` weighted characters, in order.
+
+    Pulling a piece takes every complete sentence that has arrived (up to the limit), waiting
+    only while none has. Whitespace between pieces is dropped, and so is a piece with nothing to
+    say (a lone closing quote); no other character is.
+    """
+    splitter = SentenceSplitter(max_length=min(max_sentence, limit))
+    ready: list[str] = []
+    arrived = asyncio.Event()
+
+    async def read() -> None:
+        try:
+            async for chunk in chunks:
+                ready.extend(splitter.feed(chunk))
+                arrived.set()
+            ready.extend(splitter.flush())
+        finally:
+            arrived.set()
+
+    reader = asyncio.create_task(read(), name="qwen-tts text reader")
+    try:
+        while True:
+            while not any(speakable(sentence) for sentence in ready) and not reader.done():
+                arrived.clear()
+                await arrived.wait()
+            if reader.done() and (error := reader.exception()) is not None:
+                raise error
+            if not ready:
+                return
+            piece = _take(ready, limit)
+            if speakable(piece):
+                yield piece.strip()
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+
+
+def _take(ready: list[str], limit: int) -> str:
+    """Remove and join the leading sentences that fit the limit together (at least one)."""
+    count, length = 1, weighted_length(ready[0])
+    while count < len(ready) and length + (next_length := weighted_length(ready[count])) <= limit:
+        length += next_length
+        count += 1
+    piece = "".join(ready[:count])
+    del ready[:count]
+    return piece
