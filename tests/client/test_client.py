@@ -175,11 +175,12 @@ async def test_stream_keeps_order_when_later_pieces_finish_first(
 ) -> None:
     """A long first piece finishes after a short second one; audio still comes out in order."""
     china.config.chunk_interval = 0.01
-    long_piece, short_piece = "长" * 100 + "。", "短。"
+    long_piece, short_piece = "长" * 55 + "。", "短。"  # the long one under the run-on cap
 
     async def sentences() -> AsyncIterator[str]:
         yield long_piece
-        await asyncio.sleep(0.05)  # the second sentence comes while the first is being spoken
+        # The second sentence comes after a pause, while the first is already being spoken.
+        await asyncio.sleep(0.3)
         yield short_piece
 
     stream = client.stream(sentences())

@@ -531,10 +531,11 @@ STREAM_CASES = [
     pytest.param(["Stop.", " Go"], [[], ["Stop. "]], ["Go"], id="latin-period-waits"),
     pytest.param(["Stop.", "Go"], [[], []], ["Stop.Go"], id="latin-period-then-letter"),
     pytest.param(["Really?!", "!"], [[], []], ["Really?!!"], id="punctuation-run-across-feeds"),
-    pytest.param(["好。", "走吧"], [["好。"], []], ["走吧"], id="cjk-ender-at-once"),
+    # A CJK ender waits for one more character too: it could still grow into "……" or get "」".
+    pytest.param(["好。", "走吧"], [[], ["好。"]], ["走吧"], id="cjk-ender-waits-one-character"),
     pytest.param(["他说“好。”然后"], [["他说“好。”"]], ["然后"], id="cjk-closer-in-same-feed"),
     pytest.param(
-        ["他说“好。", "”然后"], [["他说“好。"], ["”"]], ["然后"], id="cjk-closer-in-next-feed"
+        ["他说“好。", "”然后"], [[], ["他说“好。”"]], ["然后"], id="cjk-closer-in-next-feed"
     ),
     pytest.param(
         ['He said "Hi."', " Then"], [[], ['He said "Hi." ']], ["Then"], id="latin-closer-waits"
@@ -547,7 +548,7 @@ STREAM_CASES = [
     ),
     pytest.param(["Visit example.com now. Bye"], [["Visit example.com now. "]], ["Bye"], id="url"),
     pytest.param(["Wait", "...", " what"], [[], [], ["Wait... "]], ["what"], id="ellipsis"),
-    pytest.param(["我想想…", "…好"], [["我想想…"], ["…"]], ["好"], id="cjk-run-split-by-feeds"),
+    pytest.param(["我想想…", "…好"], [[], ["我想想……"]], ["好"], id="cjk-run-split-by-feeds"),
     pytest.param(
         ["Steps:\n", "1", ".", " Open", " it", ".\n", "2", ". Go"],
         [["Steps:\n"], [], [], [], [], ["1. Open it.\n"], [], []],

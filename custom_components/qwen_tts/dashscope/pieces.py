@@ -18,10 +18,17 @@ from .text import SentenceSplitter, speakable, weighted_length
 #: Longest run-on sentence (weighted characters) waited for before it is cut at a clause or word:
 #: about five seconds of speech, a couple of seconds of a language model's writing.
 MAX_SENTENCE_LENGTH = 120
+#: A sentence end is confirmed by the character after it ("3." may become "3.5", "…" may become
+#: "……"); when no text follows for this long (several tokens' time), the end counts anyway.
+PAUSE = 0.15
 
 
 async def stream_pieces(
-    chunks: AsyncIterable[str], limit: int, *, max_sentence: int = MAX_SENTENCE_LENGTH
+    chunks: AsyncIterable[str],
+    limit: int,
+    *,
+    max_sentence: int = MAX_SENTENCE_LENGTH,
+    pause: float = PAUSE,
 ) -> AsyncIterator[str]:
     """Yield speakable pieces of at most `limit` weighted characters, in order.
 
@@ -34,10 +41,28 @@ async def stream_pieces(
     arrived = asyncio.Event()
 
     async def read() -> None:
+        iterator = aiter(chunks)
         try:
-            async for chunk in chunks:
+            while True:
+                # Waited for in a task of its own: a timeout must not cancel (and so end) the
+                # source, only notice that it paused.
+                next_chunk = asyncio.ensure_future(anext(iterator))
+                try:
+                    # Text that is already there (a whole message) is read before anything is
+                    # announced, so that it is packed into as few requests as possible.
+                    await asyncio.sleep(0)
+                    if not next_chunk.done():
+                        arrived.set()
+                        done, _ = await asyncio.wait({next_chunk}, timeout=pause)
+                        if not done:
+                            ready.extend(splitter.settle())
+                            arrived.set()
+                    chunk = await next_chunk
+                except StopAsyncIteration:
+                    break
+                finally:
+                    next_chunk.cancel()
                 ready.extend(splitter.feed(chunk))
-                arrived.set()
             ready.extend(splitter.flush())
         finally:
             arrived.set()

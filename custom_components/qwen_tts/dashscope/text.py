@@ -158,18 +158,16 @@ class SentenceSplitter:
     and a sentence measuring more than max_length is cut early at clause punctuation, whitespace
     or, failing both, between characters, so that unpunctuated text still streams.
 
-    A boundary is reported as soon as it is certain:
+    A boundary is reported as soon as it is certain, which is one character after it: sentence
+    punctuation at the very end of what was fed is not yet a boundary, because "3." may go on as
+    "3.5", "…" as "……", and "。" may still get its closing "」". Line breaks and punctuation
+    followed by whitespace are boundaries at once. Waiting costs one token of a language model's
+    output (tens of milliseconds) and keeps a request from starting with a stray "…" or "」".
 
-    * CJK sentence punctuation and line breaks are boundaries at once.
-    * A Latin ".!?;" at the very end of what was fed is not yet one: "3." may go on as "3.5".
-      It becomes one when whitespace follows (or at `flush`).
-
-    The closing quotes and whitespace then present are absorbed into the sentence; any that
-    arrive in a later feed come out as a piece of their own. So feeding "好。" and then "」走"
-    gives "好。", "」" and (eventually) "走", where feeding "好。」走" at once gives "好。」" and
-    "走"; likewise "Hi. " followed by " " in a later feed. The text spoken is the same either
-    way: a piece that is only a quote or whitespace is one that `speakable` tells callers to skip.
-    A run of punctuation split between feeds ("…" then "…") is split the same way.
+    Whitespace present when the boundary is found is absorbed into the sentence; whitespace that
+    arrives in a later feed starts the next piece ("Hi. " then " "). The text spoken is the same
+    either way: a piece that is only whitespace or a quote is one that `speakable` tells callers
+    to skip.
 
     After `flush` the splitter is empty and may be reused.
     """
@@ -209,6 +207,15 @@ class SentenceSplitter:
         self._context = ""
         return pieces
 
+    def settle(self) -> list[str]:
+        """The text has paused: a sentence end at the very end counts now, without more text.
+
+        Used when a language model stops writing for a while (a tool call, say) right after a
+        sentence: that sentence should be spoken, not held until the next token. An unfinished
+        sentence stays buffered.
+        """
+        return self._drain(final=False, settled=True) if self._buffer else []
+
     def _completes_sentence(self, seen: int) -> bool:
         """Whether text fed after the first `seen` characters creates a sentence end.
 
@@ -226,11 +233,11 @@ class SentenceSplitter:
         levels = _break_levels(text[start:], final=False)
         return _Level.SENTENCE in levels[seen - start :]
 
-    def _drain(self, *, final: bool) -> list[str]:
+    def _drain(self, *, final: bool, settled: bool = False) -> list[str]:
         if not self._buffer:
             return []
         text = self._context + self._buffer
-        breaks = _analyse(text, self._measure, final=final, start=len(self._context))
+        breaks = _analyse(text, self._measure, final=final or settled, start=len(self._context))
         last = len(breaks.positions) - 1
         cuts: list[int] = []
         start = 0
@@ -319,11 +326,14 @@ def _ends_punctuation_run(text: str, run: re.Match[str], *, final: bool) -> bool
     if start and text[start - 1].isdigit() and follower < len(text) and text[follower].isdigit():
         # A separator inside a number: "1,000", "10:30", "３．５", "１，０００".  # noqa: RUF003
         return False
-    if not _UNCONDITIONAL.isdisjoint(marks) or run["space"]:
+    if run["space"]:
         return True
     if follower == len(text):
-        # The end of the text is a boundary; the end of a stream's buffer is not known to be.
+        # The end of the text is a boundary; the end of a stream's buffer is not known to be:
+        # "3." may go on as "3.5", "…" as "……", "。" may still get its closing "”".
         return final
+    if not _UNCONDITIONAL.isdisjoint(marks):
+        return True
     # CJK text puts no space after a sentence even when it uses Latin punctuation: "好!走吧".
     return unicodedata.east_asian_width(text[follower]) in _WIDE
 
