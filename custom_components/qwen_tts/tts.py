@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 import logging
 from typing import Any, override
 
@@ -141,12 +142,16 @@ class QwenTTSEntity(TextToSpeechEntity):
         runtime = self._entry.runtime_data
         header_sent = False
         try:
-            async for pcm in stream:
-                if not header_sent:
-                    # The format is known from the first audio on (the service may say).
-                    yield wav_header(None, stream.format)
-                    header_sent = True
-                yield pcm
+            # aclosing: when the listener hangs up, this generator is closed at its yield; the
+            # stream must then be closed too, ending its requests now rather than at garbage
+            # collection.
+            async with aclosing(aiter(stream)) as audio:
+                async for pcm in audio:
+                    if not header_sent:
+                        # The format is known from the first audio on (the service may say).
+                        yield wav_header(None, stream.format)
+                        header_sent = True
+                    yield pcm
         except DashScopeError as err:
             # Raised mid-stream too: the listener hears the audio so far, then the stream ends
             # with this error, never silently short.

@@ -232,7 +232,7 @@ async def test_cancelling_the_consumer_cancels_every_request(
     iterator = aiter(stream)
     assert await anext(iterator)
     assert len(client_tasks()) > 1  # the producer and pieces in flight
-    await iterator.aclose()  # type: ignore[attr-defined]
+    await iterator.aclose()
     assert client_tasks() == set()
     # The service sees its requests hung up on: nothing keeps generating.
     await asyncio.sleep(0.1)

@@ -443,3 +443,31 @@ async def test_legacy_profile_languages(hass: HomeAssistant, china: DashScopeSim
     assert pcm == synthesize_pcm(
         "你好。", "Dylan", model="qwen-tts-latest", language_type="Chinese"
     )
+
+
+async def test_whole_file_path_for_other_callers(
+    hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
+) -> None:
+    """async_get_tts_audio (the non-streaming API) returns one WAV file of any length.
+
+    Home Assistant itself streams from this engine; this is for callers that want a file.
+    """
+    entity = hass.data[DATA_COMPONENT].get_entity(ENGINE)
+    assert entity is not None
+    message = "今天天气很好，我们一起去公园散步吧！" * 40
+    china.clear()
+    extension, wav = await entity.async_get_tts_audio(
+        message, "zh-CN", dict(entity.default_options or {})
+    )
+    assert extension == "wav"
+    assert wav is not None
+    texts = [r.body["input"]["text"] for r in china.generation_requests if r.body]
+    assert len(texts) == 3
+    assert pcm_of(wav) == b"".join(
+        synthesize_pcm(t, "Cherry", language_type="Chinese") for t in texts
+    )
+
+    china.fail_next(403, "Model.AccessDenied", "denied")
+    with pytest.raises(HomeAssistantError) as err:
+        await entity.async_get_tts_audio("你好。", "zh-CN", dict(entity.default_options or {}))
+    assert err.value.translation_key == "model_access_denied"

@@ -357,7 +357,7 @@ class SpeechStream:
         """Request ids of the pieces, in order."""
         return tuple(report.request_id for report in self._reports if report.request_id)
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
+    async def __aiter__(self) -> AsyncGenerator[bytes]:
         """Yield PCM chunks in text order as soon as each is due."""
         jobs: asyncio.Queue[_PieceJob | BaseException | None] = asyncio.Queue()
         tasks: set[asyncio.Task[None]] = set()

@@ -1,0 +1,455 @@
+"""How soon does a voice assistant's answer start to sound? Streaming versus whole-text synthesis.
+
+A language model writes its answer token by token. An engine that takes text in as it arrives
+(`QwenTTSClient.stream` with an async iterable: `pieces.stream_pieces` sends the first sentence
+the moment it is complete) can start speaking long before the answer is finished; one that
+needs the whole text (`QwenTTSClient.synthesize`) waits for the last token and then for the
+whole synthesis. Nothing can speak before the first sentence is complete and the service has
+produced its first chunk, so that is the floor, and the goal is streaming within 1.1x of it.
+
+What runs, all in one process and on one clock (`time.monotonic`, the clock of
+`SpeechStream.first_audio_at` and of the simulator's request log):
+
+* A `DashScopeSimulator` on 127.0.0.1, spoken to over real HTTP by `QwenTTSClient` on a real
+  `aiohttp.ClientSession`. It answers after FIRST_CHUNK_LATENCY (300 ms), then sends 0.1 s of
+  audio every 40 ms: 2.5x faster than real time, inside the 2-4x the real service streams at.
+  A non-streaming answer takes as long as the whole stream would, then the WAV is downloaded.
+* The answer: three sentences, English / Chinese / English, about 150 characters, emitted as
+  tokens of 2-5 characters at 30 tokens/s. The first sentence ends with a Latin period, the
+  common case for an English reply and the slowest for sentence detection (see below).
+  t0, the zero of every time reported, is when the first token goes out.
+
+Each round has two parts, and rounds repeat `--runs` times so that machine noise hits every
+path alike; medians are reported:
+
+1. One token stream, spoken three ways at once: streamed (`stream(tokens)`), and, once the last
+   token is out, as a whole text by `synthesize(transport="url")` (JSON answer, then a download)
+   and by SSE (what `synthesize(transport="stream")` does, watched chunk by chunk so that both
+   "whole audio ready" and "first chunk" are known). The whole-text requests start only after
+   the streaming path's first audio, so they cannot disturb that number; running them in the
+   same round instead of in rounds of their own saves ~5 s a round, which keeps the benchmark
+   well under a minute. Each path has its own client, so none waits for another's request slot.
+2. The measured floor, alone: a request for just the first sentence, sent when the schedule has
+   it complete. The theoretical floor, first-sentence-complete + 300 ms, is shown beside it.
+
+Times: first audio (first PCM byte the caller can play; for `synthesize`, when it returns),
+total (last audio byte) and last token -> last audio byte. Sentence detection needs one token
+more than the sentence itself: the splitter reports a Latin "." only once the next character
+is known ("3." may go on as "3.5"), and language models put the space in the next token
+(" Take", not "locked. "); the breakdown printed below the table shows where that time goes.
+
+Run: scripts/bench streaming [--runs N] [--json PATH]. Benchmarks report; they do not assert.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from dataclasses import asdict, dataclass, fields
+import json
+from pathlib import Path
+import random
+import statistics
+import time
+from typing import Any
+
+import aiohttp
+
+from custom_components.qwen_tts.dashscope.client import QwenTTSClient
+from custom_components.qwen_tts.dashscope.models import SpeechOptions
+from simulator import DashScopeSimulator, RecordedRequest, SimulatorConfig
+
+API_KEY = "sk-bench"
+OPTIONS = SpeechOptions()
+
+#: The simulator's wait before the first audio chunk of a request (also part of a non-streaming
+#: answer's time), the figure the issue fixes.
+FIRST_CHUNK_LATENCY = 0.3
+#: Audio per SSE event, and the pause between events: 0.1 s every 40 ms is 2.5x real time, in
+#: the 2-4x range the real service streams at. (A non-streaming answer takes first-chunk latency
+#: + 40 ms per further chunk, so the pacing decides how long whole-text synthesis takes.)
+CHUNK_SECONDS = 0.1
+CHUNK_INTERVAL = 0.04
+
+#: A language model's writing speed: 30 tokens/s, one token every ~33 ms.
+TOKEN_INTERVAL = 1 / 30
+#: Token sizes in characters; fixed seed, so every run and every path gets the same tokens.
+TOKEN_SIZES = (2, 5)
+TOKEN_SEED = 20_260
+
+#: The answer, a sentence per item. Later sentences carry the space before them, as a language
+#: model's tokens do.
+SENTENCES = (
+    "The living room lights are off and the front door is locked.",
+    " 明天上海多云，最高气温二十三度，傍晚可能有小雨。",  # noqa: RUF001 -- fullwidth on purpose
+    " Take an umbrella if you go out after six, and have a good evening!",
+)
+ANSWER = "".join(SENTENCES)
+FIRST_SENTENCE = SENTENCES[0]
+
+#: The goal: streaming's first audio within this factor of the measured floor.
+GOAL = 1.1
+
+
+def tokenize(sentences: Sequence[str], seed: int = TOKEN_SEED) -> list[str]:
+    """Cut the answer into tokens the way a language model's tokenizer does, roughly.
+
+    Sizes are drawn from TOKEN_SIZES, but, as with BPE vocabularies, a token never ends in a
+    space (the space starts the next word's token: " door") and never runs past the end of a
+    sentence (".", "。" and "!" end their token). So the token carrying a sentence's last
+    character is the one that completes it, and nothing after it has arrived yet.
+    """
+    rng = random.Random(seed)
+    tokens: list[str] = []
+    for sentence in sentences:
+        start = 0
+        while start < len(sentence):
+            end = min(len(sentence), start + rng.randint(*TOKEN_SIZES))
+            while end < len(sentence) and end - start > 1 and sentence[end - 1].isspace():
+                end -= 1
+            tokens.append(sentence[start:end])
+            start = end
+    return tokens
+
+
+TOKENS = tokenize(SENTENCES)
+#: The index of the token that completes the first sentence.
+FIRST_SENTENCE_TOKEN = len(tokenize(SENTENCES[:1])) - 1
+
+
+class TokenFeed:
+    """The answer's tokens at a language model's pace, recording when each one went out."""
+
+    def __init__(self, tokens: Sequence[str], interval: float) -> None:
+        """Prepare to emit tokens one interval apart; nothing happens until iterated."""
+        self._tokens = tokens
+        self._interval = interval
+        self.emitted: list[float] = []
+        #: Set when the last token goes out: the moment a whole-text engine may start.
+        self.finished = asyncio.Event()
+
+    async def __aiter__(self) -> AsyncIterator[str]:
+        """Yield the tokens on schedule."""
+        start = time.monotonic()
+        for index, token in enumerate(self._tokens):
+            # Absolute deadlines: sleeping one interval per token would add up the event loop's
+            # lateness and slow the model down over the answer.
+            if (delay := start + index * self._interval - time.monotonic()) > 0:
+                await asyncio.sleep(delay)
+            self.emitted.append(time.monotonic())
+            if index == len(self._tokens) - 1:
+                self.finished.set()
+            yield token
+
+
+@dataclass(frozen=True, slots=True)
+class Round:
+    """One round's times, in seconds after its t0 (the first token, or the floor's start)."""
+
+    sentence_done: float  # the token completing the first sentence went out
+    last_token: float
+    streaming_request: float  # the streaming path's first request reached the simulator
+    streaming_first: float
+    streaming_last: float
+    streaming_pieces: list[str]
+    url_done: float  # synthesize(transport="url") returned: first (and last) audio
+    sse_first: float  # whole text by SSE: first chunk
+    sse_last: float  # ... last chunk: when synthesize(transport="stream") returns
+    sse_chunk_interval: float  # the simulator's actual pace: seconds between SSE chunks
+    floor_request: float  # the floor's request reached the simulator
+    floor_first: float
+    floor_sent: float  # the floor's request was made (the first sentence's scheduled end)
+
+
+@dataclass(slots=True)
+class _Spoken:
+    """Audio of one path as it arrived (time.monotonic)."""
+
+    first: float = 0.0
+    last: float = 0.0
+    chunks: int = 0
+
+
+async def _play(chunks: AsyncIterator[bytes]) -> _Spoken:
+    """Drain audio the way a player would, noting when its first and last bytes came."""
+    spoken = _Spoken()
+    async for _ in chunks:
+        spoken.last = time.monotonic()
+        spoken.first = spoken.first or spoken.last
+        spoken.chunks += 1
+    return spoken
+
+
+async def _first_chunk(chunks: AsyncIterator[bytes]) -> float:
+    """When the first chunk came; the rest is not waited for (closing cancels the request)."""
+    try:
+        await anext(chunks)
+        return time.monotonic()
+    finally:
+        if isinstance(chunks, AsyncGenerator):
+            await chunks.aclose()
+
+
+async def _streaming(client: QwenTTSClient, feed: TokenFeed) -> _Spoken:
+    return await _play(aiter(client.stream(feed, OPTIONS)))
+
+
+async def _whole_by_url(client: QwenTTSClient, feed: TokenFeed) -> float:
+    # An engine without streaming input: it gets the text once the model has finished.
+    await feed.finished.wait()
+    await client.synthesize(ANSWER, OPTIONS, transport="url")
+    return time.monotonic()
+
+
+async def _whole_by_sse(client: QwenTTSClient, feed: TokenFeed) -> _Spoken:
+    await feed.finished.wait()
+    # synthesize(transport="stream") is exactly this loop followed by a join of the chunks;
+    # watching the chunks also tells when the first one came.
+    return await _play(aiter(client.stream(ANSWER, OPTIONS)))
+
+
+def _arrival(requests: list[RecordedRequest]) -> float:
+    """When the earliest of these requests reached the simulator."""
+    return min(request.started_at for request in requests)
+
+
+def _text(request: RecordedRequest) -> str:
+    body = request.body or {}
+    return str(body.get("input", {}).get("text", ""))
+
+
+async def measure_round(
+    sim: DashScopeSimulator, clients: tuple[QwenTTSClient, QwenTTSClient, QwenTTSClient]
+) -> Round:
+    """Speak the answer the three ways at once, then measure the floor alone."""
+    streaming_client, url_client, sse_client = clients
+    sim.clear()
+    feed = TokenFeed(TOKENS, TOKEN_INTERVAL)
+    streamed, url_done, whole = await asyncio.gather(
+        _streaming(streaming_client, feed),
+        _whole_by_url(url_client, feed),
+        _whole_by_sse(sse_client, feed),
+    )
+    t0 = feed.emitted[0]
+    requests = sim.generation_requests
+    pieces = [r for r in requests if r.streaming and _text(r) != ANSWER]
+    streaming_request = _arrival(pieces)
+
+    # The floor: nothing else running, the first sentence requested on its own when it is
+    # complete (by the same schedule as the token feed).
+    sim.clear()
+    floor_t0 = time.monotonic()
+    await asyncio.sleep(FIRST_SENTENCE_TOKEN * TOKEN_INTERVAL)
+    floor_sent = time.monotonic()
+    # Only its first chunk matters: not waiting for the rest saves ~1.2 s a round.
+    floor_first = await _first_chunk(aiter(streaming_client.stream(FIRST_SENTENCE, OPTIONS)))
+    # The simulator logs a request once it has ended; the cancelled one ends a moment later.
+    # Waiting for that also keeps it out of the next round.
+    while not (floor_requests := sim.generation_requests):  # noqa: ASYNC110 -- it has no event
+        await asyncio.sleep(0.005)
+    floor_request = _arrival(floor_requests)
+
+    return Round(
+        sentence_done=feed.emitted[FIRST_SENTENCE_TOKEN] - t0,
+        last_token=feed.emitted[-1] - t0,
+        streaming_request=streaming_request - t0,
+        streaming_first=streamed.first - t0,
+        streaming_last=streamed.last - t0,
+        streaming_pieces=[_text(r) for r in sorted(pieces, key=lambda r: r.started_at)],
+        url_done=url_done - t0,
+        sse_first=whole.first - t0,
+        sse_last=whole.last - t0,
+        sse_chunk_interval=(whole.last - whole.first) / max(1, whole.chunks - 1),
+        floor_request=floor_request - floor_t0,
+        floor_first=floor_first - floor_t0,
+        floor_sent=floor_sent - floor_t0,
+    )
+
+
+async def _warm_up(sim: DashScopeSimulator, clients: Sequence[QwenTTSClient]) -> None:
+    """Open the connections and fill the simulator's audio cache, so round 1 is like the rest."""
+    sim.config.first_chunk_latency = sim.config.chunk_interval = 0.0
+    await asyncio.gather(
+        *(client.synthesize(text, OPTIONS) for client in clients for text in SENTENCES),
+        *(client.synthesize(ANSWER, OPTIONS, transport="url") for client in clients),
+    )
+    sim.config.first_chunk_latency = FIRST_CHUNK_LATENCY
+    sim.config.chunk_interval = CHUNK_INTERVAL
+
+
+async def run(runs: int) -> list[Round]:
+    """Start the simulator and measure `runs` rounds."""
+    config = SimulatorConfig(chunk_seconds=CHUNK_SECONDS)
+    async with (
+        DashScopeSimulator(api_keys={API_KEY}, config=config) as sim,
+        aiohttp.ClientSession() as session,
+    ):
+        clients = (
+            QwenTTSClient(session, API_KEY, base_url=sim.base_url),
+            QwenTTSClient(session, API_KEY, base_url=sim.base_url),
+            QwenTTSClient(session, API_KEY, base_url=sim.base_url),
+        )
+        await _warm_up(sim, clients)
+        return [await measure_round(sim, clients) for _ in range(runs)]
+
+
+#: The table's rows: key, label.
+PATHS = {
+    "streaming": "streaming: sentences sent as they complete",
+    "whole_text_url": 'whole text, synthesize(transport="url")',
+    "whole_text_sse": 'whole text, synthesize(transport="stream")',
+    "whole_text_sse_first_chunk": "whole text by SSE, its first chunk",
+    "floor_measured": "floor, measured: first sentence alone",
+    "floor_theoretical": "floor, theoretical: complete + 300 ms",
+}
+
+
+def _first_audio(r: Round) -> dict[str, float]:
+    return {
+        "streaming": r.streaming_first,
+        # synthesize returns the whole audio at once: its first byte is its last.
+        "whole_text_url": r.url_done,
+        "whole_text_sse": r.sse_last,
+        "whole_text_sse_first_chunk": r.sse_first,
+        "floor_measured": r.floor_first,
+        "floor_theoretical": r.sentence_done + FIRST_CHUNK_LATENCY,
+    }
+
+
+def _total(r: Round) -> dict[str, float]:
+    return {
+        "streaming": r.streaming_last,
+        "whole_text_url": r.url_done,
+        "whole_text_sse": r.sse_last,
+    }
+
+
+def summarize(rounds: Sequence[Round]) -> dict[str, Any]:
+    """Medians, ratios and the goal check, as written to --json.
+
+    Ratios are of medians: the floor and the paths are measured in different rounds' moments,
+    so a per-round ratio would not be any less noisy.
+    """
+
+    def medians(values: Sequence[dict[str, float]]) -> dict[str, float]:
+        return {key: statistics.median(v[key] for v in values) for key in values[0]}
+
+    m = medians(
+        [
+            {f.name: getattr(r, f.name) for f in fields(Round) if f.name != "streaming_pieces"}
+            for r in rounds
+        ]
+    )
+    first_audio = [_first_audio(r) for r in rounds]
+    first = medians(first_audio)
+    total = medians([_total(r) for r in rounds])
+    floor = first["floor_measured"]
+    return {
+        "config": {
+            "runs": len(rounds),
+            "first_chunk_latency": FIRST_CHUNK_LATENCY,
+            "chunk_seconds": CHUNK_SECONDS,
+            "chunk_interval": CHUNK_INTERVAL,
+            "token_interval": TOKEN_INTERVAL,
+            "answer": ANSWER,
+            "characters": len(ANSWER),
+            "tokens": TOKENS,
+        },
+        "medians": m,
+        "first_audio": first,
+        "first_audio_range": {
+            key: [min(v[key] for v in first_audio), max(v[key] for v in first_audio)]
+            for key in first
+        },
+        "ratio_to_floor": {key: value / floor for key, value in first.items()},
+        "total": total,
+        "last_token_to_last_audio": {key: value - m["last_token"] for key, value in total.items()},
+        "goal": {
+            "ratio": GOAL,
+            "streaming_ratio": first["streaming"] / floor,
+            "met": first["streaming"] <= GOAL * floor,
+        },
+        "rounds": [asdict(r) for r in rounds],
+    }
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:6.1f} ms"
+
+
+def report(summary: dict[str, Any]) -> str:
+    """The printed report: a table of medians, where streaming's time goes, and the goal."""
+    config, m = summary["config"], summary["medians"]
+    first, spread = summary["first_audio"], summary["first_audio_range"]
+    ratio, total, tail = (
+        summary["ratio_to_floor"],
+        summary["total"],
+        summary["last_token_to_last_audio"],
+    )
+    pace = config["chunk_seconds"] / config["chunk_interval"]
+    lines = [
+        f"Streaming benchmark, medians of {config['runs']} runs. Simulator: first chunk after "
+        f"{config['first_chunk_latency'] * 1000:.0f} ms, then {config['chunk_seconds']} s of audio "
+        f"every {config['chunk_interval'] * 1000:.0f} ms ({pace:.1f}x real time).",
+        f"Answer: {config['characters']} characters, {len(config['tokens'])} tokens at "
+        f"{1 / config['token_interval']:.0f} tokens/s. From the first token (t0): first sentence "
+        f"complete at {m['sentence_done']:.3f} s, last token at {m['last_token']:.3f} s.",
+        "",
+        f"{'seconds from t0':<43}{'first audio':>12}{'(min-max)':>15}{'/ floor':>9}"
+        f"{'total':>8}{'last token -> last audio':>26}",
+    ]
+    for key, label in PATHS.items():
+        low, high = spread[key]
+        row = f"{label:<43}{first[key]:>12.3f}{f'({low:.3f}-{high:.3f})':>15}{ratio[key]:>8.2f}x"
+        if key in total:
+            row += f"{total[key]:>8.3f}{tail[key]:>26.3f}"
+        lines.append(row)
+    pieces = summary["rounds"][-1]["streaming_pieces"]
+    shown = " | ".join(p if len(p) <= 20 else p[:19] + "…" for p in pieces)
+    lines += [
+        "",
+        "Streaming's first audio, from the first sentence's completion:",
+        f"  wait for the next token + client, to the request's arrival  "
+        f"{_ms(m['streaming_request'] - m['sentence_done'])}"
+        f"  (one token: {_ms(config['token_interval']).strip()})",
+        f"  request's arrival -> first audio                             "
+        f"{_ms(m['streaming_first'] - m['streaming_request'])}",
+        f"  floor: request made -> its arrival                           "
+        f"{_ms(m['floor_request'] - m['floor_sent'])}",
+        f"  floor: request's arrival -> first audio                      "
+        f"{_ms(m['floor_first'] - m['floor_request'])}",
+        f"  streaming requests (last run): {len(pieces)}: {shown}",
+        "",
+        f"Simulator's actual pace: a chunk every {_ms(m['sse_chunk_interval']).strip()} "
+        f"(configured {_ms(config['chunk_interval']).strip()}).",
+    ]
+    url, sse = first["whole_text_url"], first["whole_text_sse"]
+    lines += [
+        f"Whole text: SSE {sse:.3f} s, URL {url:.3f} s: {'SSE' if sse < url else 'URL'} "
+        f"is faster by {abs(url - sse) * 1000:.0f} ms.",
+        f"Goal: streaming within {summary['goal']['ratio']}x of the measured floor: "
+        f"{summary['goal']['streaming_ratio']:.3f}x: "
+        f"{'PASS' if summary['goal']['met'] else 'MISS'}",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure, print the report, optionally write the numbers as JSON."""
+    parser = argparse.ArgumentParser(prog="python -m bench.streaming", description=__doc__)
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.add_argument("--runs", type=int, default=5, help="rounds to measure (default 5)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
+    args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    summary = summarize(asyncio.run(run(args.runs)))
+    print(report(summary))
+    if args.json is not None:
+        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
