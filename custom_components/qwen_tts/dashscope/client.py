@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from .catalog import get_model
+from .cleanup import readable_text
 from .errors import (
     AudioError,
     CannotConnectError,
@@ -164,7 +165,7 @@ class QwenTTSClient:
     def _pieces(self, text: str, options: SpeechOptions) -> list[str]:
         pieces = [
             piece.strip()
-            for piece in split_text(text, get_model(options.model).max_text_length)
+            for piece in split_text(readable_text(text), get_model(options.model).max_text_length)
             if speakable(piece)
         ]
         if not pieces:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
 
+from .cleanup import strip_control_characters
 from .text import SentenceSplitter, speakable, weighted_length
 
 #: Longest run-on sentence (weighted characters) waited for before it is cut at a clause or word:
@@ -62,7 +63,7 @@ async def stream_pieces(
                     break
                 finally:
                     next_chunk.cancel()
-                ready.extend(splitter.feed(chunk))
+                ready.extend(splitter.feed(strip_control_characters(chunk)))
             ready.extend(splitter.flush())
         finally:
             arrived.set()
