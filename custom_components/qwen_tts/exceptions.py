@@ -22,6 +22,7 @@ from .dashscope import (
     RequestTimeoutError,
     ServerError,
     StreamError,
+    TextStalledError,
     TextTooLongError,
 )
 
@@ -43,6 +44,7 @@ _TRANSLATIONS: tuple[tuple[type[DashScopeError], type[HomeAssistantError], str],
     (CannotConnectError, HomeAssistantError, "cannot_connect"),
     (ServerError, HomeAssistantError, "server_error"),
     (StreamError, HomeAssistantError, "stream_error"),
+    (TextStalledError, HomeAssistantError, "text_stalled"),
     (AudioError, HomeAssistantError, "audio_error"),
 )
 

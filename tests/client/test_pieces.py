@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from custom_components.qwen_tts.dashscope.errors import TextStalledError
 from custom_components.qwen_tts.dashscope.pieces import stream_pieces
 from custom_components.qwen_tts.dashscope.text import SentenceSplitter, weighted_length
 
@@ -199,3 +200,61 @@ def test_settle(fed: str, settled: list[str], left: str) -> None:
     out = splitter.feed(fed)
     assert out + splitter.settle() == settled
     assert splitter.flush() == ([left] if left else [])
+
+
+@pytest.mark.parametrize("opening", ["好的。", "太好了！", "真的吗？", "（笑）好的。"])
+async def test_a_first_sentence_on_a_final_ender_goes_at_once(opening: str) -> None:
+    """A first sentence ending on a CJK ender (quotes closed) does not wait for a token."""
+    gate = asyncio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        yield opening
+        await asyncio.wait_for(gate.wait(), timeout=5)
+        yield "Next."
+
+    # A long pause: only the eager rule can release the opening before the gate opens.
+    pieces = stream_pieces(source(), 600, pause=10)
+    assert await anext(pieces) == opening
+    gate.set()
+    assert [piece async for piece in pieces] == ["Next."]
+
+
+async def test_later_sentences_still_wait_for_the_next_character() -> None:
+    """Only the first sentence is eager: later ones keep a closing quote that follows."""
+    text = "好。他说：“是的。”然后走了。"
+    assert await eager_pieces(text) == ["好。", "他说：“是的。”", "然后走了。"]
+
+
+async def test_stalled_text_is_given_up_on() -> None:
+    """Text that stops arriving without ending (a failed agent) ends with an error, not a hang."""
+    never = asyncio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        yield "第一句。第二"
+        await never.wait()
+        yield "never"
+
+    pieces = stream_pieces(source(), 600, pause=0.01, idle_timeout=0.1)
+    assert await anext(pieces) == "第一句。"
+    with pytest.raises(TextStalledError, match="No text arrived"):
+        await anext(pieces)
+    assert not [t for t in asyncio.all_tasks() if t.get_name() == "qwen-tts text reader"]
+
+
+@pytest.mark.parametrize("opening", ["他说：“好。", "Sure!", "It is 3."])
+async def test_first_sentence_waits_where_text_may_continue(opening: str) -> None:
+    """An open quote, or Latin punctuation ("a.b?x=1", "3.5"), still waits for what follows."""
+    gate = asyncio.Event()
+
+    async def source() -> AsyncIterator[str]:
+        yield opening
+        await asyncio.wait_for(gate.wait(), timeout=5)
+        yield "” Next."
+
+    pieces = stream_pieces(source(), 600, pause=10)
+    first = asyncio.ensure_future(anext(pieces))
+    await asyncio.sleep(0.05)
+    assert not first.done()
+    gate.set()
+    assert (await first).startswith(opening)
+    await pieces.aclose()  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator
 import struct
+from unittest.mock import patch
 
 from homeassistant.components import tts
 from homeassistant.components.tts.const import DATA_COMPONENT
@@ -205,3 +206,35 @@ async def test_bad_options_fail_before_any_audio(
     with pytest.raises(ServiceValidationError) as err:
         await entity.async_stream_tts_audio(TTSAudioRequest("zh-CN", options, tokens(ANSWER)))
     assert err.value.translation_key == "invalid_speech_rate"
+
+
+async def test_stalled_answer_ends_with_translated_error(
+    hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
+) -> None:
+    """An answer whose writer dies mid-sentence (HA leaves the text stream open) does not hang."""
+    entity = hass.data[DATA_COMPONENT].get_entity(ENGINE)
+    assert entity is not None
+    never = asyncio.Event()
+
+    async def dying_answer() -> AsyncGenerator[str]:
+        yield "第一句话。第二句"
+        await never.wait()
+        yield "never"
+
+    with patch("custom_components.qwen_tts.dashscope.pieces.IDLE_TIMEOUT", 0.3):
+        response = await entity.async_stream_tts_audio(
+            TTSAudioRequest("zh-CN", dict(entity.default_options or {}), dying_answer())
+        )
+        received: list[bytes] = []
+
+        async def listen() -> None:
+            async for chunk in response.data_gen:
+                received.append(chunk)
+
+        async with asyncio.timeout(10):
+            with pytest.raises(HomeAssistantError) as err:
+                await listen()
+    assert err.value.translation_key == "text_stalled"
+    _, pcm = read_wav(b"".join(received))
+    assert pcm == synthesize_pcm("第一句话。", "Cherry", language_type="Chinese")
+    assert qwen_tasks() == set()

@@ -32,6 +32,7 @@ from .errors import (
     RequestTimeoutError,
     ServerError,
     StreamError,
+    TextStalledError,
     TextTooLongError,
 )
 from .models import REGION_BASE_URLS, Region, SpeechOptions, Synthesis, Usage
@@ -69,6 +70,7 @@ __all__ = [
     "SpeechStream",
     "StreamError",
     "Synthesis",
+    "TextStalledError",
     "TextTooLongError",
     "Timeouts",
     "Usage",

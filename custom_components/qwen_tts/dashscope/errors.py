@@ -109,6 +109,10 @@ class StreamError(DashScopeError):
     """An event stream ended early, or carried a frame that cannot be understood."""
 
 
+class TextStalledError(DashScopeError):
+    """Text that was arriving stopped arriving, without ending (its writer failed or hung)."""
+
+
 class AudioError(DashScopeError):
     """The audio the service pointed to could not be fetched or decoded."""
 

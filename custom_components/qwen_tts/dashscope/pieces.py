@@ -11,9 +11,10 @@ is complete from the start (a plain `tts.speak`) is thereby packed just as `spli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 
 from .cleanup import strip_control_characters
+from .errors import TextStalledError
 from .text import SentenceSplitter, speakable, weighted_length
 
 #: Longest run-on sentence (weighted characters) waited for before it is cut at a clause or word:
@@ -22,6 +23,15 @@ MAX_SENTENCE_LENGTH = 120
 #: A sentence end is confirmed by the character after it ("3." may become "3.5", "…" may become
 #: "……"); when no text follows for this long (several tokens' time), the end counts anyway.
 PAUSE = 0.15
+#: CJK sentence ends that only a closing quote or more of themselves can continue (unlike "." in
+#: "3.5", "…" in "……", or Latin "?" in a URL): the first sentence may end on them at once.
+EAGER_ENDERS = ("。", "！", "？")  # noqa: RUF001
+_OPENING_QUOTES = "“‘「『（《〈【\"'"  # noqa: RUF001
+_CLOSING_QUOTES = "”’」』）》〉】\"'"  # noqa: RUF001
+#: Text that stops arriving without ending for this long is given up on. Home Assistant leaves a
+#: pipeline's text stream open when its conversation agent fails mid-answer; without a limit the
+#: speech would wait forever. Generous, because an agent may call slow tools between sentences.
+IDLE_TIMEOUT = 60.0
 
 
 async def stream_pieces(
@@ -29,7 +39,8 @@ async def stream_pieces(
     limit: int,
     *,
     max_sentence: int = MAX_SENTENCE_LENGTH,
-    pause: float = PAUSE,
+    pause: float | None = None,
+    idle_timeout: float | None = None,
 ) -> AsyncIterator[str]:
     """Yield speakable pieces of at most `limit` weighted characters, in order.
 
@@ -37,8 +48,11 @@ async def stream_pieces(
     only while none has. Whitespace between pieces is dropped, and so is a piece with nothing to
     say (a lone closing quote); no other character is.
     """
+    pause = PAUSE if pause is None else pause
+    idle_timeout = IDLE_TIMEOUT if idle_timeout is None else idle_timeout
     splitter = SentenceSplitter(max_length=min(max_sentence, limit))
     ready: list[str] = []
+    started = False  # whether a piece has gone out
     arrived = asyncio.Event()
 
     async def read() -> None:
@@ -54,19 +68,26 @@ async def stream_pieces(
                     await asyncio.sleep(0)
                     if not next_chunk.done():
                         arrived.set()
-                        done, _ = await asyncio.wait({next_chunk}, timeout=pause)
-                        if not done:
-                            ready.extend(splitter.settle())
-                            arrived.set()
+                        await _wait_for_text(next_chunk, pause, idle_timeout, settle)
                     chunk = await next_chunk
                 except StopAsyncIteration:
                     break
                 finally:
                     next_chunk.cancel()
-                ready.extend(splitter.feed(strip_control_characters(chunk)))
+                text = strip_control_characters(chunk)
+                ready.extend(splitter.feed(text))
+                first = not started and not any(speakable(s) for s in ready)
+                if first and text.endswith(EAGER_ENDERS) and _quotes_closed(splitter.pending):
+                    # Nothing can follow these but more of them: the first sentence ("好的。")
+                    # goes now, not a token later.
+                    ready.extend(splitter.settle())
             ready.extend(splitter.flush())
         finally:
             arrived.set()
+
+    def settle() -> None:
+        ready.extend(splitter.settle())
+        arrived.set()
 
     reader = asyncio.create_task(read(), name="qwen-tts text reader")
     try:
@@ -80,10 +101,32 @@ async def stream_pieces(
                 return
             piece = _take(ready, limit)
             if speakable(piece):
+                started = True
                 yield piece.strip()
     finally:
         reader.cancel()
         await asyncio.gather(reader, return_exceptions=True)
+
+
+async def _wait_for_text(
+    next_chunk: asyncio.Future[str], pause: float, idle_timeout: float, on_pause: Callable[[], None]
+) -> None:
+    """Wait for the next chunk: after `pause`, call on_pause; after idle_timeout, give up."""
+    done, _ = await asyncio.wait({next_chunk}, timeout=pause)
+    if done:
+        return
+    on_pause()
+    done, _ = await asyncio.wait({next_chunk}, timeout=max(0.0, idle_timeout - pause))
+    if not done:
+        raise TextStalledError(f"No text arrived for {idle_timeout:.0f} s")
+
+
+def _quotes_closed(text: str) -> bool:
+    """Whether every quote or bracket opened in text is closed (a closer may still be due)."""
+    opened = sum(text.count(quote) for quote in _OPENING_QUOTES if quote not in _CLOSING_QUOTES)
+    closed = sum(text.count(quote) for quote in _CLOSING_QUOTES if quote not in _OPENING_QUOTES)
+    symmetric = sum(text.count(quote) for quote in _OPENING_QUOTES if quote in _CLOSING_QUOTES)
+    return opened <= closed and symmetric % 2 == 0
 
 
 def _take(ready: list[str], limit: int) -> str:

@@ -207,6 +207,11 @@ class SentenceSplitter:
         self._context = ""
         return pieces
 
+    @property
+    def pending(self) -> str:
+        """Text fed but not yet returned: the sentence being written."""
+        return self._buffer
+
     def settle(self) -> list[str]:
         """The text has paused: a sentence end at the very end counts now, without more text.
 
