@@ -119,10 +119,12 @@ async def stream(
     )
     await response.prepare(request)
     try:
-        await asyncio.sleep(config.first_chunk_latency)
+        # Paced on deadlines from the start, not by sleeping after each write, so that time spent
+        # encoding and writing does not accumulate into a slower pace than configured.
+        start = asyncio.get_running_loop().time()
         for event_id, chunk in enumerate(chunks, start=1):
-            if event_id > 1:
-                await asyncio.sleep(config.chunk_interval)
+            due = start + config.first_chunk_latency + config.chunk_interval * (event_id - 1)
+            await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
             audio = base64.b64encode(chunk).decode()
             # One write per event: each leaves at once, so clients see the real pacing.
             body = chunk_body(audio, audio_id, expires_at, usage, rid)
