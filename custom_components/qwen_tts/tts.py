@@ -154,8 +154,12 @@ class QwenTTSEntity(TextToSpeechEntity):
                     yield pcm
         except DashScopeError as err:
             # Raised mid-stream too: the listener hears the audio so far, then the stream ends
-            # with this error, never silently short.
-            raise self._user_error(err, options) from err
+            # with this error, never silently short. Home Assistant's audio URL cannot report an
+            # error after the first bytes (its answer is already 200), so it is logged here.
+            error = self._user_error(err, options)
+            if header_sent:
+                _LOGGER.warning("Speech from %s stopped midway: %s", self.entity_id, error)
+            raise error from err
         if not header_sent:
             # Nothing speakable arrived (only punctuation or emoji): say so rather than serve an
             # empty file.

@@ -171,6 +171,8 @@ async def test_error_mid_stream_ends_with_translated_error(
     assert len(received) >= 2  # header and the first audio
     assert err.value.translation_domain == DOMAIN
     assert err.value.translation_key == "server_error"
+    # Logged in words a user understands: the listener's player only hears the audio stop.
+    assert f"Speech from {ENGINE} stopped midway: The speech service had a temporary" in caplog.text
     assert qwen_tasks() == set()
 
 

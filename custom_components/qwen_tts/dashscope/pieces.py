@@ -11,7 +11,7 @@ is complete from the start (a plain `tts.speak`) is thereby packed just as `spli
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator
 
 from .cleanup import strip_control_characters
 from .errors import TextStalledError
@@ -48,14 +48,46 @@ async def stream_pieces(
     only while none has. Whitespace between pieces is dropped, and so is a piece with nothing to
     say (a lone closing quote); no other character is.
     """
-    pause = PAUSE if pause is None else pause
-    idle_timeout = IDLE_TIMEOUT if idle_timeout is None else idle_timeout
-    splitter = SentenceSplitter(max_length=min(max_sentence, limit))
-    ready: list[str] = []
-    started = False  # whether a piece has gone out
-    arrived = asyncio.Event()
+    sentences = _Sentences(
+        min(max_sentence, limit),
+        PAUSE if pause is None else pause,
+        IDLE_TIMEOUT if idle_timeout is None else idle_timeout,
+    )
+    reader = asyncio.create_task(sentences.read(chunks), name="qwen-tts text reader")
+    try:
+        while True:
+            await sentences.wait_for_speech(reader)
+            if reader.done() and (error := reader.exception()) is not None:
+                raise error
+            if not sentences.ready:
+                return
+            piece = _take(sentences.ready, limit)
+            if speakable(piece):
+                sentences.started = True
+                yield piece.strip()
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
 
-    async def read() -> None:
+
+class _Sentences:
+    """Complete sentences read from arriving text, waiting to be taken."""
+
+    def __init__(self, max_sentence: int, pause: float, idle_timeout: float) -> None:
+        self.splitter = SentenceSplitter(max_length=max_sentence)
+        self.pause = pause
+        self.idle_timeout = idle_timeout
+        self.ready: list[str] = []
+        self.started = False  # whether a piece has gone out
+        self.arrived = asyncio.Event()
+
+    async def wait_for_speech(self, reader: asyncio.Task[None]) -> None:
+        """Until a speakable sentence is ready, or no more can come."""
+        while not any(speakable(sentence) for sentence in self.ready) and not reader.done():
+            self.arrived.clear()
+            await self.arrived.wait()
+
+    async def read(self, chunks: AsyncIterable[str]) -> None:
         iterator = aiter(chunks)
         try:
             while True:
@@ -67,58 +99,36 @@ async def stream_pieces(
                     # announced, so that it is packed into as few requests as possible.
                     await asyncio.sleep(0)
                     if not next_chunk.done():
-                        arrived.set()
-                        await _wait_for_text(next_chunk, pause, idle_timeout, settle)
+                        self.arrived.set()
+                        await self._wait_for(next_chunk)
                     chunk = await next_chunk
                 except StopAsyncIteration:
                     break
                 finally:
                     next_chunk.cancel()
-                text = strip_control_characters(chunk)
-                ready.extend(splitter.feed(text))
-                first = not started and not any(speakable(s) for s in ready)
-                if first and text.endswith(EAGER_ENDERS) and _quotes_closed(splitter.pending):
-                    # Nothing can follow these but more of them: the first sentence ("好的。")
-                    # goes now, not a token later.
-                    ready.extend(splitter.settle())
-            ready.extend(splitter.flush())
+                self._add(strip_control_characters(chunk))
+            self.ready.extend(self.splitter.flush())
         finally:
-            arrived.set()
+            self.arrived.set()
 
-    def settle() -> None:
-        ready.extend(splitter.settle())
-        arrived.set()
+    def _add(self, text: str) -> None:
+        self.ready.extend(self.splitter.feed(text))
+        first = not self.started and not any(speakable(s) for s in self.ready)
+        if first and text.endswith(EAGER_ENDERS) and _quotes_closed(self.splitter.pending):
+            # Nothing can follow these but more of them: the first sentence ("好的。") goes
+            # now, not a token later.
+            self.ready.extend(self.splitter.settle())
 
-    reader = asyncio.create_task(read(), name="qwen-tts text reader")
-    try:
-        while True:
-            while not any(speakable(sentence) for sentence in ready) and not reader.done():
-                arrived.clear()
-                await arrived.wait()
-            if reader.done() and (error := reader.exception()) is not None:
-                raise error
-            if not ready:
-                return
-            piece = _take(ready, limit)
-            if speakable(piece):
-                started = True
-                yield piece.strip()
-    finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
-
-
-async def _wait_for_text(
-    next_chunk: asyncio.Future[str], pause: float, idle_timeout: float, on_pause: Callable[[], None]
-) -> None:
-    """Wait for the next chunk: after `pause`, call on_pause; after idle_timeout, give up."""
-    done, _ = await asyncio.wait({next_chunk}, timeout=pause)
-    if done:
-        return
-    on_pause()
-    done, _ = await asyncio.wait({next_chunk}, timeout=max(0.0, idle_timeout - pause))
-    if not done:
-        raise TextStalledError(f"No text arrived for {idle_timeout:.0f} s")
+    async def _wait_for(self, next_chunk: asyncio.Future[str]) -> None:
+        """Wait for text: after a pause, settle what has come; after idle_timeout, give up."""
+        done, _ = await asyncio.wait({next_chunk}, timeout=self.pause)
+        if done:
+            return
+        self.ready.extend(self.splitter.settle())
+        self.arrived.set()
+        done, _ = await asyncio.wait({next_chunk}, timeout=max(0.0, self.idle_timeout - self.pause))
+        if not done:
+            raise TextStalledError(f"No text arrived for {self.idle_timeout:.0f} s")
 
 
 def _quotes_closed(text: str) -> bool:
