@@ -30,7 +30,7 @@ def test_control_characters(text: str, expected: str) -> None:
             '<speak>Wait<break time="1s"/>now. <prosody rate="slow">Slowly</prosody></speak>',
             "Wait now. Slowly",
         ),
-        ("<speak><p>One</p><p>Two</p></speak>", " One  Two "),
+        ("<speak><p>One</p><p>Two</p></speak>", " One Two "),
         ('<speak><say-as interpret-as="digits">123</say-as> &amp; more</speak>', "123 & more"),
         ("<amazon:effect name='whispered'>psst</amazon:effect>", "psst"),
         ("a < b and c > d", "a < b and c > d"),  # not markup: left alone

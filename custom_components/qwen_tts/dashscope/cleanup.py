@@ -22,6 +22,7 @@ _SSML_TAG = re.compile(
 _SEPARATING_TAG = re.compile(r"</?(?:break|p|s)\b", re.IGNORECASE)
 # Whitespace control characters (str.isspace) are kept: line breaks end sentences, tabs separate
 # words.
+_SPACES = re.compile(r"(?<=\S) {2,}(?=\S)")
 _KEPT_CONTROLS = frozenset("\t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85")
 
 
@@ -46,4 +47,5 @@ def readable_text(text: str) -> str:
     without_tags = _SSML_TAG.sub(
         lambda tag: " " if _SEPARATING_TAG.match(tag.group()) else "", text
     )
-    return html.unescape(without_tags)
+    # Removed tags leave doubled spaces ("Good <break/> morning"): one is enough.
+    return _SPACES.sub(" ", html.unescape(without_tags))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
 
-from .cleanup import strip_control_characters
+from .cleanup import readable_text, strip_control_characters
 from .errors import TextStalledError
 from .text import SentenceSplitter, speakable, weighted_length
 
@@ -61,7 +61,8 @@ async def stream_pieces(
                 raise error
             if not sentences.ready:
                 return
-            piece = _take(sentences.ready, limit)
+            # SSML tags are removed per piece: they hold no sentence end, so none straddles two.
+            piece = readable_text(_take(sentences.ready, limit))
             if speakable(piece):
                 sentences.started = True
                 yield piece.strip()
