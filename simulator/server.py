@@ -18,6 +18,7 @@ from .catalog import REGIONS, Region
 from .config import SimulatorConfig
 from .faults import AudioUrlFault, BareStreamError, FaultQueue, HttpError, MalformedFrame, StreamCut
 from .oss import ObjectStore
+from .realtime import REALTIME_PATH, RealtimeMixin
 from .records import RecordedRequest
 from .validation import ApiError, RateLimiter, admit, authenticate, bearer_key
 from .wire import ERROR_CODE, error_response
@@ -33,7 +34,7 @@ _BODY: web.RequestKey[dict[str, Any] | None] = web.RequestKey("body")
 CLIENT_CLOSED_REQUEST = 499
 
 
-class DashScopeSimulator:
+class DashScopeSimulator(RealtimeMixin):
     """A local stand-in for one region of DashScope, with fault injection and a request log.
 
     Keys are valid only on the instance given them: a key of the other region's instance is
@@ -62,6 +63,7 @@ class DashScopeSimulator:
         #: The most generation requests ever open at once (clients must bound their concurrency).
         self.peak_concurrency = 0
         self._base_url: str | None = None
+        self._init_realtime()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Start serving on host:port (port 0: any free port)."""
@@ -70,6 +72,7 @@ class DashScopeSimulator:
         app = web.Application(middlewares=[self._record])
         app.router.add_post(GENERATION_PATH, self._generation)
         app.router.add_get("/oss/{name}", self._audio)
+        app.router.add_get(REALTIME_PATH, self._realtime)
         app.router.add_route("*", "/{tail:.*}", self._wrong_url)
         # Short shutdown: a test stopping mid-stream should not wait for the stream to finish.
         # handler_cancellation: a client that hangs up stops its synthesis, as on a real server.
@@ -129,6 +132,7 @@ class DashScopeSimulator:
         self.peak_concurrency = self._in_flight
         self._faults.clear()
         self._limiter.reset()
+        self._clear_realtime()
 
     # Fault injection. Faults replace the answer a valid synthesis request would get (invalid
     # requests are refused as usual and consume nothing), for the next `count` requests they

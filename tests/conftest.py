@@ -18,7 +18,7 @@ INTERNATIONAL_KEY = "sk-intl-fedcba9876543210"
 def fast_retries() -> Iterator[None]:
     """Keep the real retry logic, with backoff in milliseconds instead of seconds."""
     with patch(
-        "custom_components.qwen_tts.dashscope.client.DEFAULT_RETRY",
+        "custom_components.qwen_tts.dashscope.transport.DEFAULT_RETRY",
         RetryPolicy(base_delay=0.005, max_delay=0.02, max_retry_after=1.0),
     ):
         yield

@@ -349,7 +349,7 @@ async def test_retry_after_too_long_is_not_waited_for(
 
 def test_retry_policy_backoff_is_bounded_and_jittered() -> None:
     """Exponential, capped, jittered; an HTTP-date Retry-After is understood too."""
-    from custom_components.qwen_tts.dashscope.client import _retry_after  # noqa: PLC0415
+    from custom_components.qwen_tts.dashscope.transport import retry_after  # noqa: PLC0415
 
     policy = RetryPolicy(attempts=5, base_delay=0.5, max_delay=2.0)
     busy = ServerError("busy")
@@ -357,10 +357,10 @@ def test_retry_policy_backoff_is_bounded_and_jittered() -> None:
     assert all(delay is not None and 0 <= delay <= 2.0 for delay in delays)
     assert policy.delay(4, busy) is None
     assert policy.delay(0, AuthenticationError("no")) is None
-    assert _retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-    assert _retry_after("soon") is None
-    assert _retry_after(None) is None
-    assert _retry_after("2.5") == 2.5
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after("soon") is None
+    assert retry_after(None) is None
+    assert retry_after("2.5") == 2.5
 
 
 @pytest.mark.parametrize(("status", "code"), [(429, "Throttling"), (500, "InternalError")])

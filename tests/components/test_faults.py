@@ -180,7 +180,7 @@ FAULTS: dict[str, Fault] = {
 def short_timeouts() -> Iterator[None]:
     """The real limits are seconds; the same logic with a fraction of a second keeps CI fast."""
     with patch(
-        "custom_components.qwen_tts.dashscope.client.DEFAULT_TIMEOUTS",
+        "custom_components.qwen_tts.dashscope.transport.DEFAULT_TIMEOUTS",
         Timeouts(connect=0.5, read=0.5, download=2.0),
     ):
         yield
@@ -347,7 +347,7 @@ async def test_cancellation_at_every_stage(
             await anext(audio)
         await asyncio.Event().wait()
 
-    with patch("custom_components.qwen_tts.dashscope.client.DEFAULT_RETRY", slow_backoff):
+    with patch("custom_components.qwen_tts.dashscope.transport.DEFAULT_RETRY", slow_backoff):
         listener = asyncio.create_task(listen())
         await asyncio.sleep(0.3)  # let the stage be reached
         listener.cancel()

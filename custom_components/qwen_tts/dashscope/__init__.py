@@ -13,7 +13,7 @@ from .catalog import (
     Voice,
     get_model,
 )
-from .client import QwenTTSClient, RetryPolicy, SpeechStream, Timeouts
+from .client import PieceStream, QwenTTSClient
 from .errors import (
     AccessDeniedError,
     ArrearageError,
@@ -35,11 +35,20 @@ from .errors import (
     TextStalledError,
     TextTooLongError,
 )
-from .models import REGION_BASE_URLS, Region, SpeechOptions, Synthesis, Usage
+from .models import REGION_BASE_URLS, Region, SpeechOptions, SpeechStream, Synthesis, Usage
+from .realtime import (
+    DEFAULT_REALTIME_MODEL,
+    RealtimeOptions,
+    RealtimeSpeech,
+    realtime_stream,
+    realtime_synthesize,
+)
+from .transport import RetryPolicy, Timeouts
 from .wav import PcmFormat, to_wav, wav_header
 
 __all__ = [
     "DEFAULT_MODEL",
+    "DEFAULT_REALTIME_MODEL",
     "DEFAULT_VOICE",
     "MODELS",
     "REGION_BASE_URLS",
@@ -59,9 +68,12 @@ __all__ = [
     "Model",
     "NotFoundError",
     "PcmFormat",
+    "PieceStream",
     "QuotaExhaustedError",
     "QwenTTSClient",
     "RateLimitError",
+    "RealtimeOptions",
+    "RealtimeSpeech",
     "Region",
     "RequestTimeoutError",
     "RetryPolicy",
@@ -76,6 +88,8 @@ __all__ = [
     "Usage",
     "Voice",
     "get_model",
+    "realtime_stream",
+    "realtime_synthesize",
     "to_wav",
     "wav_header",
 ]

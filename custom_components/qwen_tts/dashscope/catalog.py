@@ -184,6 +184,24 @@ MODELS: dict[str, Model] = {
         _legacy("qwen-tts-latest", _LEGACY_LATEST_VOICES),
         _legacy("qwen-tts-2025-05-22", _LEGACY_LATEST_VOICES),
         _legacy("qwen-tts-2025-04-10", _LEGACY_VOICES),
+        # WebSocket only (see realtime.py): text streams in, so no per-request text limit applies;
+        # the HTTP limits are kept for callers that split text anyway.
+        Model(
+            "qwen3-tts-flash-realtime",
+            _QWEN3_VOICES,
+            ALL_LANGUAGES,
+            QWEN3_MAX_TEXT_LENGTH,
+            realtime=True,
+        ),
+        Model(
+            "qwen-tts-realtime",
+            _LEGACY_VOICES,
+            LEGACY_LANGUAGES,
+            LEGACY_MAX_TEXT_LENGTH,
+            max_concurrency=1,
+            mainland_only=True,
+            realtime=True,
+        ),
     )
 }
 

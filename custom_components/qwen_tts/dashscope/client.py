@@ -11,79 +11,42 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 import json
 import logging
-import random
 import time
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from . import transport
 from .catalog import get_model
 from .cleanup import readable_text
 from .errors import (
     AudioError,
-    CannotConnectError,
     DashScopeError,
     EmptyTextError,
-    RateLimitError,
-    RequestTimeoutError,
     StreamError,
     service_error,
 )
-from .models import REGION_BASE_URLS, Region, SpeechOptions, Synthesis, Usage
+from .models import REGION_BASE_URLS, Region, SpeechOptions, SpeechStream, Synthesis, Usage
 from .pieces import stream_pieces
+from .realtime import RealtimeSpeech
 from .sse import ServerSentEvent, SseParser
 from .text import speakable, split_text
+from .transport import USER_AGENT, RetryPolicy, Timeouts, retry_after, transport_errors
 from .wav import DEFAULT_FORMAT, PcmFormat, PcmStreamDecoder, WavFormatError, read_wav
 
 _LOGGER = logging.getLogger(__name__)
 
 GENERATION_PATH = "/api/v1/services/aigc/multimodal-generation/generation"
-USER_AGENT = "qwen-tts-home-assistant/0.1"
 
 type Transport = Literal["stream", "url"]
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """How 429 and 5xx answers are retried: a few attempts, exponential backoff, full jitter."""
-
-    attempts: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 4.0
-    #: A `Retry-After` longer than this is not waited for: the caller gets the error instead.
-    max_retry_after: float = 30.0
-
-    def delay(self, attempt: int, error: DashScopeError) -> float | None:
-        """Seconds to wait before attempt `attempt + 1`, or None to give up."""
-        if not error.retryable or attempt + 1 >= self.attempts:
-            return None
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            return error.retry_after if error.retry_after <= self.max_retry_after else None
-        # Full jitter spreads the retries of concurrent pieces so they don't collide again.
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """Time limits, chosen for a voice assistant that should answer or fail within seconds."""
-
-    #: Establishing the TCP/TLS connection.
-    connect: float = 10.0
-    #: The longest silence between two reads: the wait for headers, the first event, each chunk.
-    read: float = 20.0
-    #: The whole download of a non-streamed audio file.
-    download: float = 60.0
-
-
-DEFAULT_RETRY = RetryPolicy()
-DEFAULT_TIMEOUTS = Timeouts()
 DEFAULT_OPTIONS = SpeechOptions()
 
 
@@ -115,8 +78,8 @@ class QwenTTSClient:
         self._api_key = api_key
         self.base_url = base_url.rstrip("/")
         self._workspace = workspace
-        self._retry = retry or DEFAULT_RETRY
-        self._timeouts = timeouts or DEFAULT_TIMEOUTS
+        self._retry = retry or transport.DEFAULT_RETRY
+        self._timeouts = timeouts or transport.DEFAULT_TIMEOUTS
         self._slots = asyncio.Semaphore(max_concurrent_requests)
         self._max_audio_bytes = max_audio_bytes
 
@@ -136,7 +99,7 @@ class QwenTTSClient:
         `transport` picks how each piece's audio travels: "stream" (server-sent events, one round
         trip) or "url" (a JSON answer, then a download of the audio file).
         """
-        if transport == "stream":
+        if transport == "stream" or get_model(options.model).realtime:
             stream = self.stream(text, options)
             pcm = b"".join([chunk async for chunk in stream])
             return Synthesis(pcm, stream.usage, stream.request_ids, stream.format)
@@ -147,16 +110,33 @@ class QwenTTSClient:
     ) -> SpeechStream:
         """Stream PCM for a text, or for text arriving bit by bit (a language model's answer).
 
-        A whole text is split below the model's limit; arriving text is sent a sentence at a time
-        as sentences complete (see `pieces.stream_pieces`). Audio comes out in text order.
+        HTTP models: a whole text is split below the model's limit; arriving text is sent a
+        sentence at a time as sentences complete (see `pieces.stream_pieces`). Realtime models:
+        the text goes into one WebSocket session as it arrives. Audio comes out in text order.
         """
         model = get_model(options.model)
+        if isinstance(text, str):
+            text = readable_text(text)
+            if not speakable(text):
+                # Checked here rather than by the service: it saves a request and a quota hit.
+                raise EmptyTextError("There is no text to speak", code="BadRequest.EmptyInput")
+        if model.realtime:
+            return RealtimeSpeech(
+                self._session,
+                self._api_key,
+                text,
+                options,
+                base_url=self.base_url,
+                workspace=self._workspace,
+                timeouts=self._timeouts,
+                retry=self._retry,
+            )
         pieces = (
             self._pieces(text, options)
             if isinstance(text, str)
             else stream_pieces(text, model.max_text_length)
         )
-        return SpeechStream(self, pieces, options, window=model.max_concurrency)
+        return PieceStream(self, pieces, options, window=model.max_concurrency)
 
     async def verify(self, options: SpeechOptions = DEFAULT_OPTIONS) -> Synthesis:
         """Prove key, region and model access with the cheapest real call: one character."""
@@ -273,7 +253,7 @@ class QwenTTSClient:
         timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=self._timeouts.connect, sock_read=self._timeouts.read
         )
-        with _transport_errors("the speech service"):
+        with transport_errors("the speech service"):
             async with self._session.post(
                 self.base_url + GENERATION_PATH, json=payload, headers=headers, timeout=timeout
             ) as response:
@@ -298,7 +278,7 @@ class QwenTTSClient:
             sock_connect=self._timeouts.connect,
             sock_read=self._timeouts.read,
         )
-        with _transport_errors("the audio download"):
+        with transport_errors("the audio download"):
             async with self._session.get(url, timeout=timeout) as response:
                 if response.status != 200:
                     raise AudioError(
@@ -321,7 +301,7 @@ class QwenTTSClient:
             raise AudioError(f"The audio file is not usable: {err}", request_id=request_id) from err
 
 
-class SpeechStream:
+class PieceStream:
     """PCM of several pieces of text, in order, while later pieces are already being made.
 
     Up to `window` pieces are in flight at once; each one's audio is buffered until the pieces
@@ -532,32 +512,5 @@ async def _error_from_response(response: aiohttp.ClientResponse) -> DashScopeErr
         body.get("code") if isinstance(body.get("code"), str) else None,
         str(message),
         body.get("request_id") or response.headers.get("x-request-id"),
-        retry_after=_retry_after(response.headers.get("Retry-After")),
+        retry_after=retry_after(response.headers.get("Retry-After")),
     )
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: either a number or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
-        return None
-
-
-@contextmanager
-def _transport_errors(what: str) -> Iterator[None]:
-    """Translate aiohttp's failures into the client's errors, naming what failed."""
-    try:
-        yield
-    except TimeoutError as err:
-        raise RequestTimeoutError(f"Timed out waiting for {what}") from err
-    except aiohttp.ClientPayloadError as err:
-        raise StreamError(f"The answer of {what} broke off: {err}") from err
-    except aiohttp.ClientError as err:
-        raise CannotConnectError(f"Cannot reach {what}: {type(err).__name__}: {err}") from err

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from .catalog import DEFAULT_MODEL, DEFAULT_VOICE, Language, get_model
 from .wav import DEFAULT_FORMAT, PcmFormat, to_wav
@@ -34,6 +35,12 @@ class SpeechOptions:
     instructions: str | None = None
     #: 0.5-2.0; None leaves the service's default.
     speech_rate: float | None = None
+    #: 0.5-2.0, realtime models only (session.update); None leaves the service's default. The HTTP
+    #: endpoint is not sent it: it is undocumented there (probes saw it honoured, nothing promises
+    #: that it stays so).
+    pitch_rate: float | None = None
+    #: 0-100, realtime models only (session.update); None leaves the service's default (50).
+    volume: int | None = None
 
     def payload(self, text: str) -> dict[str, Any]:
         """The JSON body of a generation request for this text."""
@@ -95,3 +102,30 @@ class Synthesis:
     def duration(self) -> float:
         """Seconds of audio."""
         return len(self.pcm) / self.format.bytes_per_second
+
+
+class SpeechStream(Protocol):
+    """Audio of a text as it is made: iterate once for PCM; then ask what it cost.
+
+    Both transports provide it: the HTTP one (a request per piece of text) and the realtime one
+    (one WebSocket session), so callers need not know which a model uses.
+    """
+
+    #: The audio format, known for sure from the first chunk on.
+    format: PcmFormat
+    #: When the first audio arrived (time.monotonic()), for latency measurements.
+    first_audio_at: float | None
+
+    def __aiter__(self) -> AsyncGenerator[bytes]:
+        """Yield PCM chunks (whole samples) in text order."""
+        ...
+
+    @property
+    def usage(self) -> Usage:
+        """What the service billed so far."""
+        ...
+
+    @property
+    def request_ids(self) -> tuple[str, ...]:
+        """The service's ids of what was requested, for support."""
+        ...
