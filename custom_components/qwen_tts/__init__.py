@@ -13,12 +13,18 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .const import CONF_BASE_URL, CONF_WORKSPACE, DOMAIN
 from .dashscope import AuthenticationError, DashScopeError, QwenTTSClient, SpeechOptions
-from .health import ServiceHealth
+from .health import (
+    ServiceHealth,
+    async_clear_account_problems,
+    async_remove_account_problems,
+    async_report_account_problem,
+)
 from .profiles import profile_options
+from .usage import UsageTracker
 
 _LOGGER = logging.getLogger(__name__)
 
-PLATFORMS: list[Platform] = [Platform.TTS]
+PLATFORMS: list[Platform] = [Platform.SENSOR, Platform.TTS]
 
 
 @dataclass(slots=True)
@@ -27,6 +33,7 @@ class QwenTTSData:
 
     client: QwenTTSClient
     health: ServiceHealth
+    usage: UsageTracker
 
 
 type QwenTTSConfigEntry = ConfigEntry[QwenTTSData]
@@ -51,20 +58,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> b
     first_profile = next(iter(entry.subentries.values()), None)
     options = profile_options(first_profile.data) if first_profile else SpeechOptions()
     try:
-        await client.verify(options)
+        check = await client.verify(options)
     except AuthenticationError as err:
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="authentication_failed_setup"
         ) from err
     except DashScopeError as err:
-        # Quota, access, throttling and outages can all heal without a new key: retry later.
+        # Quota, access, throttling and outages can all heal without a new key: retry later. What
+        # only the user can fix (billing, model access) is also raised as a repair issue.
+        async_report_account_problem(hass, entry.entry_id, entry.title, err, options.model)
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="setup_not_ready",
             translation_placeholders={"error": str(err)},
         ) from err
 
-    entry.runtime_data = QwenTTSData(client, ServiceHealth(client.base_url))
+    async_clear_account_problems(hass, entry.entry_id, options.model)
+    usage = UsageTracker()
+    # The check's character was billed too.
+    usage.record(check.usage)
+    health = ServiceHealth(hass, entry.entry_id, entry.title, client.base_url)
+    entry.runtime_data = QwenTTSData(client, health, usage)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -78,3 +92,8 @@ async def _async_reload_on_update(hass: HomeAssistant, entry: QwenTTSConfigEntry
 async def async_unload_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> bool:
     """Unload the TTS platform; the shared HTTP session stays with Home Assistant."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> None:
+    """The entry is deleted: its repair issues go with it."""
+    async_remove_account_problems(hass, entry.entry_id)

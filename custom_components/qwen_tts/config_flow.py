@@ -16,10 +16,12 @@ from homeassistant.config_entries import (
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
+    OptionsFlow,
     SubentryFlowResult,
 )
 from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.generated.currencies import ACTIVE_CURRENCIES
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -38,17 +40,29 @@ from . import create_client
 from .const import (
     API_KEY_HELP_URL,
     CONF_BASE_URL,
+    CONF_CURRENCY,
     CONF_INSTRUCTIONS,
+    CONF_LEADING_SILENCE,
     CONF_MODEL,
+    CONF_PITCH_RATE,
+    CONF_PRICE,
     CONF_REGION,
     CONF_SPEECH_RATE,
     CONF_VOICE,
+    CONF_VOLUME,
     CONF_WORKSPACE,
     CONSOLE_URL,
+    DEFAULT_PITCH_RATE,
     DEFAULT_SPEECH_RATE,
+    DEFAULT_VOLUME,
     DOMAIN,
+    MAX_LEADING_SILENCE,
+    MAX_PITCH_RATE,
     MAX_SPEECH_RATE,
+    MAX_VOLUME,
+    MIN_PITCH_RATE,
     MIN_SPEECH_RATE,
+    MIN_VOLUME,
     REGION_CUSTOM,
     REGION_DETECT,
     SUBENTRY_VOICE_PROFILE,
@@ -74,6 +88,7 @@ from .dashscope import (
     get_model,
 )
 from .profiles import DEFAULT_PROFILE, profile_options, profile_title
+from .usage import entry_pricing
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -164,6 +179,13 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
     ) -> dict[str, type[ConfigSubentryFlow]]:
         """Voice profiles are added and changed as subentries."""
         return {SUBENTRY_VOICE_PROFILE: VoiceProfileFlow}
+
+    @staticmethod
+    @callback
+    @override
+    def async_get_options_flow(config_entry: ConfigEntry) -> OptionsFlow:
+        """The price the cost sensor estimates with."""
+        return PricingOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the key and the region."""
@@ -435,11 +457,19 @@ class VoiceProfileFlow(ConfigSubentryFlow):
         if user_input is not None:
             data = {CONF_MODEL: model.id, CONF_SPEECH_RATE: DEFAULT_SPEECH_RATE, **user_input}
             data[CONF_VOICE] = str(data[CONF_VOICE]).strip()
+            # Sliders and boxes give floats; these are whole numbers.
+            for key in (CONF_VOLUME, CONF_LEADING_SILENCE):
+                if key in data:
+                    data[key] = int(data[key])
+            if not data.get(CONF_LEADING_SILENCE):
+                data.pop(CONF_LEADING_SILENCE, None)
             try:
-                await entry.runtime_data.client.verify(profile_options(data))
+                check = await entry.runtime_data.client.verify(profile_options(data))
             except DashScopeError as err:
                 errors["base"] = _form_error(err)
             else:
+                # The check's character is billed like any other.
+                entry.runtime_data.usage.record(check.usage)
                 return self._async_save(data)
             if errors["base"] == "model_access":
                 # Only another model helps: back to where the model is chosen.
@@ -462,10 +492,35 @@ class VoiceProfileFlow(ConfigSubentryFlow):
                 )
             ),
         }
+        if model.realtime:
+            # Only the realtime API's session takes pitch and volume.
+            fields[probatio.Required(CONF_PITCH_RATE, default=DEFAULT_PITCH_RATE)] = NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_PITCH_RATE,
+                    max=MAX_PITCH_RATE,
+                    step=0.05,
+                    mode=NumberSelectorMode.SLIDER,
+                )
+            )
+            fields[probatio.Required(CONF_VOLUME, default=DEFAULT_VOLUME)] = NumberSelector(
+                NumberSelectorConfig(
+                    min=MIN_VOLUME, max=MAX_VOLUME, step=1, mode=NumberSelectorMode.SLIDER
+                )
+            )
         if model.supports_instructions:
             fields[probatio.Optional(CONF_INSTRUCTIONS)] = TextSelector(
                 TextSelectorConfig(multiline=True)
             )
+        # Optional without a default: empty is none, and profiles without it stay as they were.
+        fields[probatio.Optional(CONF_LEADING_SILENCE)] = NumberSelector(
+            NumberSelectorConfig(
+                min=0,
+                max=MAX_LEADING_SILENCE,
+                step=50,
+                unit_of_measurement="ms",
+                mode=NumberSelectorMode.BOX,
+            )
+        )
         suggested = user_input or self._data
         # A voice the model doesn't list is replaced when the form opens or the service refused
         # it; after other errors what the user typed (a cloned voice, say) is kept.
@@ -487,4 +542,37 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             self._get_reconfigure_subentry(),
             data=data,
             title=profile_title(data),
+        )
+
+
+class PricingOptionsFlow(OptionsFlow):
+    """The price per 10,000 characters and its currency, for the estimated cost sensor."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the price in use (the region's list price until changed); save a new one."""
+        if user_input is not None:
+            return self.async_create_entry(
+                data={
+                    CONF_PRICE: float(user_input[CONF_PRICE]),
+                    CONF_CURRENCY: user_input[CONF_CURRENCY],
+                }
+            )
+        pricing = entry_pricing(self.config_entry.data, self.config_entry.options)
+        schema = probatio.Schema(
+            {
+                probatio.Required(CONF_PRICE): NumberSelector(
+                    NumberSelectorConfig(min=0, step="any", mode=NumberSelectorMode.BOX)
+                ),
+                probatio.Required(CONF_CURRENCY): SelectSelector(
+                    SelectSelectorConfig(
+                        options=sorted(ACTIVE_CURRENCIES), mode=SelectSelectorMode.DROPDOWN
+                    )
+                ),
+            }
+        )
+        return self.async_show_form(
+            step_id="init",
+            data_schema=self.add_suggested_values_to_schema(
+                schema, {CONF_PRICE: pricing.price_per_10k, CONF_CURRENCY: pricing.currency}
+            ),
         )

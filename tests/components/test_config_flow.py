@@ -30,6 +30,7 @@ from custom_components.qwen_tts.config_flow import REGION_LABELS
 from custom_components.qwen_tts.const import (
     CONF_BASE_URL,
     CONF_INSTRUCTIONS,
+    CONF_LEADING_SILENCE,
     CONF_MODEL,
     CONF_REGION,
     CONF_SPEECH_RATE,
@@ -921,7 +922,7 @@ async def test_profile_voice_form(
     assert result["errors"] == {}
     options = select_options(result, CONF_VOICE)
     assert options == [{"value": v.id, "label": v.display_name} for v in MODELS[model].voices]
-    expected_fields = {CONF_VOICE, CONF_SPEECH_RATE} | (
+    expected_fields = {CONF_VOICE, CONF_SPEECH_RATE, CONF_LEADING_SILENCE} | (
         {CONF_INSTRUCTIONS} if instructions else set()
     )
     assert set(fields(result)) == expected_fields

@@ -99,7 +99,7 @@ def test_hacs_json() -> None:
 def test_english_translations_are_well_formed() -> None:
     """Every data_description key is a data key; step titles don't just repeat the brand."""
     strings = load(TRANSLATIONS / "en.json")
-    flows = [strings["config"], *strings["config_subentries"].values()]
+    flows = [strings["config"], strings["options"], *strings["config_subentries"].values()]
     for flow in flows:
         for step_id, step in flow["step"].items():
             assert set(step.get("data_description", {})) <= set(step.get("data", {})), step_id
@@ -128,8 +128,14 @@ def test_translation_keys_used_in_code_exist() -> None:
         re.findall(r'(?:HomeAssistantError|ServiceValidationError), "(\w+)"\)', code)
     )
     exception_keys |= set(re.findall(r'_invalid\(\s*"(\w+)"', code))
-    for key in exception_keys - {"voice", "region"}:
+    entity_keys = {key.split(".")[2] for key in strings if key.startswith("entity.")}
+    for key in exception_keys - {"voice", "region"} - entity_keys:
         assert f"exceptions.{key}.message" in strings or f"exceptions.{key}" in strings, key
+    # Repair issues: a title and a description each.
+    health = (INTEGRATION / "health.py").read_text(encoding="utf-8")
+    for key in re.findall(r'^ISSUE_\w+ = "(\w+)"', health, re.MULTILINE):
+        assert f"issues.{key}.title" in strings, key
+        assert f"issues.{key}.description" in strings, key
     flow = (INTEGRATION / "config_flow.py").read_text(encoding="utf-8")
     for key in set(re.findall(r'\(\w+Error, "(\w+)"\),', flow)):
         assert f"config.error.{key}" in strings, key
@@ -147,6 +153,9 @@ def test_icons() -> None:
     """The TTS entity's icon is translated."""
     icons = load(INTEGRATION / "icons.json")
     assert icons["entity"]["tts"]["voice"]["default"].startswith("mdi:")
+    sensors = load(TRANSLATIONS / "en.json")["entity"]["sensor"]
+    assert set(icons["entity"]["sensor"]) == set(sensors)
+    assert all(icon["default"].startswith("mdi:") for icon in icons["entity"]["sensor"].values())
 
 
 def test_brand_images() -> None:

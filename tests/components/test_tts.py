@@ -79,6 +79,7 @@ async def test_entity_and_device(hass: HomeAssistant, entry: MockConfigEntry) ->
         "model": "qwen3-tts-flash",
         "voice": "Cherry",
         "speech_rate": 1.0,
+        "leading_silence": 0,
     }
     assert entity.device_info is not None
     assert entity.device_info.get("entry_type") is DeviceEntryType.SERVICE
