@@ -65,6 +65,8 @@ from simulator import DashScopeSimulator, RecordedRequest, SimulatorConfig
 
 API_KEY = "sk-bench"
 OPTIONS = SpeechOptions()
+#: The same voice through the realtime WebSocket API: text goes in as it arrives.
+REALTIME_OPTIONS = SpeechOptions(model="qwen3-tts-flash-realtime")
 
 #: The simulator's wait before the first audio chunk of a request (also part of a non-streaming
 #: answer's time), the figure the issue fixes.
@@ -161,6 +163,8 @@ class Round:
     sse_last: float  # ... last chunk: when synthesize(transport="stream") returns
     sse_chunks: int
     sse_chunk_interval: float  # the simulator's actual pace: seconds between SSE chunks
+    realtime_first: float  # the realtime path (one WebSocket session): first audio
+    realtime_last: float
     floor_request: float  # the floor's request reached the simulator
     floor_first: float
     floor_sent: float  # the floor's request was made (the first sentence's scheduled end)
@@ -192,8 +196,10 @@ async def _first_chunk(chunks: AsyncGenerator[bytes]) -> float:
         return time.monotonic()
 
 
-async def _streaming(client: QwenTTSClient, feed: TokenFeed) -> _Spoken:
-    return await _play(aiter(client.stream(feed, OPTIONS)))
+async def _streaming(
+    client: QwenTTSClient, feed: TokenFeed, options: SpeechOptions = OPTIONS
+) -> _Spoken:
+    return await _play(aiter(client.stream(feed, options)))
 
 
 async def _whole_by_url(client: QwenTTSClient, feed: TokenFeed) -> float:
@@ -221,16 +227,20 @@ def _text(request: RecordedRequest) -> str:
 
 
 async def measure_round(
-    sim: DashScopeSimulator, clients: tuple[QwenTTSClient, QwenTTSClient, QwenTTSClient]
+    sim: DashScopeSimulator,
+    clients: tuple[QwenTTSClient, QwenTTSClient, QwenTTSClient, QwenTTSClient],
 ) -> Round:
-    """Speak the answer the three ways at once, then measure the floor alone."""
-    streaming_client, url_client, sse_client = clients
+    """Speak the answer the four ways at once, then measure the floor alone."""
+    streaming_client, url_client, sse_client, realtime_client = clients
     sim.clear()
     feed = TokenFeed(TOKENS, TOKEN_INTERVAL)
-    streamed, url_done, whole = await asyncio.gather(
+    # Its own feed on the same schedule: a feed records its emissions for one reader.
+    realtime_feed = TokenFeed(TOKENS, TOKEN_INTERVAL)
+    streamed, url_done, whole, realtime = await asyncio.gather(
         _streaming(streaming_client, feed),
         _whole_by_url(url_client, feed),
         _whole_by_sse(sse_client, feed),
+        _streaming(realtime_client, realtime_feed, REALTIME_OPTIONS),
     )
     t0 = feed.emitted[0]
     requests = sim.generation_requests
@@ -263,6 +273,8 @@ async def measure_round(
         sse_last=whole.last - t0,
         sse_chunks=whole.chunks,
         sse_chunk_interval=(whole.last - whole.first) / max(1, whole.chunks - 1),
+        realtime_first=realtime.first - realtime_feed.emitted[0],
+        realtime_last=realtime.last - realtime_feed.emitted[0],
         floor_request=floor_request - floor_t0,
         floor_first=floor_first - floor_t0,
         floor_sent=floor_sent - floor_t0,
@@ -275,6 +287,7 @@ async def _warm_up(sim: DashScopeSimulator, clients: Sequence[QwenTTSClient]) ->
     await asyncio.gather(
         *(client.synthesize(text, OPTIONS) for client in clients for text in SENTENCES),
         *(client.synthesize(ANSWER, OPTIONS, transport="url") for client in clients),
+        clients[-1].synthesize(ANSWER, REALTIME_OPTIONS),
     )
     sim.config.first_chunk_latency = FIRST_CHUNK_LATENCY
     sim.config.chunk_interval = CHUNK_INTERVAL
@@ -291,6 +304,7 @@ async def run(runs: int) -> list[Round]:
             QwenTTSClient(session, API_KEY, base_url=sim.base_url),
             QwenTTSClient(session, API_KEY, base_url=sim.base_url),
             QwenTTSClient(session, API_KEY, base_url=sim.base_url),
+            QwenTTSClient(session, API_KEY, base_url=sim.base_url),
         )
         await _warm_up(sim, clients)
         return [await measure_round(sim, clients) for _ in range(runs)]
@@ -299,6 +313,7 @@ async def run(runs: int) -> list[Round]:
 #: The table's rows: key, label.
 PATHS = {
     "streaming": "streaming: sentences sent as they complete",
+    "realtime": "realtime model: text into one WebSocket",
     "whole_text_url": 'whole text, synthesize(transport="url")',
     "whole_text_sse": 'whole text, synthesize(transport="stream")',
     "whole_text_sse_first_chunk": "whole text by SSE, its first chunk",
@@ -310,6 +325,7 @@ PATHS = {
 def _first_audio(r: Round) -> dict[str, float]:
     return {
         "streaming": r.streaming_first,
+        "realtime": r.realtime_first,
         # synthesize returns the whole audio at once: its first byte is its last.
         "whole_text_url": r.url_done,
         "whole_text_sse": r.sse_last,
@@ -322,6 +338,7 @@ def _first_audio(r: Round) -> dict[str, float]:
 def _total(r: Round) -> dict[str, float]:
     return {
         "streaming": r.streaming_last,
+        "realtime": r.realtime_last,
         "whole_text_url": r.url_done,
         "whole_text_sse": r.sse_last,
     }
