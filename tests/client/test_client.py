@@ -533,11 +533,45 @@ async def test_concurrency_is_bounded_per_client(
 async def test_long_text_pieces_are_bounded_by_the_model(
     client: QwenTTSClient, china: DashScopeSimulator
 ) -> None:
-    """One long text runs at most the model's number of pieces at once (3 for qwen3)."""
+    """A whole text sends up to the model's number of pieces at once (8 for qwen3)."""
     china.config.chunk_interval = 0.005
-    await client.synthesize("今天天气很好，我们一起去公园散步吧！" * 200)
-    assert len(china.generation_requests) > 6
-    assert china.peak_concurrency == 3
+    await client.synthesize("今天天气很好，我们一起去公园散步吧！" * 300)
+    assert len(china.generation_requests) > 8
+    assert china.peak_concurrency == 8
+
+
+async def test_arriving_text_keeps_a_small_window(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """Text arriving bit by bit keeps at most three requests in flight; the rest coalesce."""
+    china.config.chunk_interval = 0.02
+
+    async def sentences() -> AsyncIterator[str]:
+        for index in range(12):
+            yield f"第{index}句话说完了。"
+            await asyncio.sleep(0.01)
+
+    pcm = b"".join([chunk async for chunk in client.stream(sentences())])
+    assert pcm
+    assert china.peak_concurrency <= 3
+
+
+async def test_throttling_slows_the_whole_client(
+    session: aiohttp.ClientSession, china: DashScopeSimulator
+) -> None:
+    """After a 429 every request waits, not only the one refused: attempts stop piling up."""
+    china.config.retry_after = "0.3"
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url)
+    china.fail_next(429, "Throttling", "slow down")
+    first = asyncio.create_task(client.synthesize("第一句。"))
+    await asyncio.sleep(0.05)  # the first request has been refused by now
+    second = await client.synthesize("第二句。")
+    await first
+    assert second.pcm == synthesize_pcm("第二句。", "Cherry")
+    refused, *others = china.generation_requests
+    assert refused.status == 429
+    # The second request waited out the pause the 429 asked for, although it had a free slot.
+    assert all(r.started_at - refused.started_at >= 0.3 for r in others)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -29,11 +29,12 @@ from .errors import (
     AudioError,
     DashScopeError,
     EmptyTextError,
+    RateLimitError,
     StreamError,
     service_error,
 )
 from .models import REGION_BASE_URLS, Region, SpeechOptions, SpeechStream, Synthesis, Usage
-from .pieces import stream_pieces
+from .pieces import STREAMING_WINDOW, stream_pieces
 from .realtime import RealtimeSpeech
 from .sse import ServerSentEvent, SseParser
 from .text import speakable, split_text
@@ -70,7 +71,7 @@ class QwenTTSClient:
         workspace: str | None = None,
         retry: RetryPolicy | None = None,
         timeouts: Timeouts | None = None,
-        max_concurrent_requests: int = 4,
+        max_concurrent_requests: int = 8,
         max_audio_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         """Bind a key to an endpoint; `max_concurrent_requests` caps this client's open requests."""
@@ -81,6 +82,10 @@ class QwenTTSClient:
         self._retry = retry or transport.DEFAULT_RETRY
         self._timeouts = timeouts or transport.DEFAULT_TIMEOUTS
         self._slots = asyncio.Semaphore(max_concurrent_requests)
+        # After a 429 the whole client waits, not only the request that got it: otherwise the
+        # freed slot goes straight to the next queued request, which hits the limit again, and
+        # under heavy load nearly every attempt is refused.
+        self._throttled_until = 0.0
         self._max_audio_bytes = max_audio_bytes
 
     def __repr__(self) -> str:
@@ -131,12 +136,13 @@ class QwenTTSClient:
                 timeouts=self._timeouts,
                 retry=self._retry,
             )
-        pieces = (
-            self._pieces(text, options)
-            if isinstance(text, str)
-            else stream_pieces(text, model.max_text_length)
-        )
-        return PieceStream(self, pieces, options, window=model.max_concurrency)
+        if isinstance(text, str):
+            return PieceStream(
+                self, self._pieces(text, options), options, window=model.max_concurrency
+            )
+        pieces = stream_pieces(text, model.max_text_length)
+        window = min(model.max_concurrency, STREAMING_WINDOW)
+        return PieceStream(self, pieces, options, window=window)
 
     async def verify(self, options: SpeechOptions = DEFAULT_OPTIONS) -> Synthesis:
         """Prove key, region and model access with the cheapest real call: one character."""
@@ -181,6 +187,7 @@ class QwenTTSClient:
         while True:
             try:
                 async with self._slots:
+                    await self._wait_out_throttling()
                     async with self._request(options.payload(text), sse=False) as response:
                         body = await self._read_json(response)
                     report = _PieceReport(
@@ -201,6 +208,7 @@ class QwenTTSClient:
         while True:
             try:
                 async with self._slots:
+                    await self._wait_out_throttling()
                     async for chunk in self._stream_once(text, options, report):
                         started = True
                         yield chunk
@@ -216,8 +224,16 @@ class QwenTTSClient:
         if delay is None:
             raise error
         _LOGGER.debug("Retrying in %.2f s after %s", delay, error)
+        if isinstance(error, RateLimitError):
+            self._throttled_until = max(self._throttled_until, time.monotonic() + delay)
         await asyncio.sleep(delay)
         return attempt + 1
+
+    async def _wait_out_throttling(self) -> None:
+        """Hold back while the service asked this client to slow down."""
+        # A loop, not one sleep: another 429 may push the end further while this one waits.
+        while (wait := self._throttled_until - time.monotonic()) > 0:  # noqa: ASYNC110
+            await asyncio.sleep(wait)
 
     async def _stream_once(
         self, text: str, options: SpeechOptions, report: _PieceReport

@@ -28,6 +28,10 @@ PAUSE = 0.15
 EAGER_ENDERS = ("。", "！", "？")  # noqa: RUF001
 _OPENING_QUOTES = "“‘「『（《〈【\"'"  # noqa: RUF001
 _CLOSING_QUOTES = "”’」』）》〉】\"'"  # noqa: RUF001
+#: Requests in flight for text that arrives bit by bit. More would not speak sooner (sentences
+#: arrive one by one) and would send each sentence alone; with three, sentences that arrive
+#: while earlier ones are spoken are coalesced into fewer, longer requests.
+STREAMING_WINDOW = 3
 #: Text that stops arriving without ending for this long is given up on. Home Assistant leaves a
 #: pipeline's text stream open when its conversation agent fails mid-answer; without a limit the
 #: speech would wait forever. Generous, because an agent may call slow tools between sentences.
