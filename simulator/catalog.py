@@ -25,7 +25,7 @@ LEGACY_LANGUAGES = ("Auto", "Chinese", "English")
 AUDIO_TOKENS_PER_SECOND = 50  # legacy usage
 
 # "li" is lower-case in the official table and "Li" in the Java SDK; the service takes both.
-_FLASH_VOICES = frozenset(
+FLASH_VOICES = frozenset(
     [
         "Cherry",
         "Ethan",
@@ -47,7 +47,7 @@ _FLASH_VOICES = frozenset(
         "Eric",
     ]
 )
-_FLASH_2025_11_27_VOICES = _FLASH_VOICES | frozenset(
+_FLASH_2025_11_27_VOICES = FLASH_VOICES | frozenset(
     [
         "Serena",
         "Chelsie",
@@ -66,8 +66,8 @@ _FLASH_2025_11_27_VOICES = _FLASH_VOICES | frozenset(
         "Vivian",
     ]
 )
-_LEGACY_VOICES = frozenset({"Cherry", "Serena", "Ethan", "Chelsie"})
-_LEGACY_LATEST_VOICES = _LEGACY_VOICES | frozenset({"Dylan", "Jada", "Sunny"})
+LEGACY_VOICES = frozenset({"Cherry", "Serena", "Ethan", "Chelsie"})
+_LEGACY_LATEST_VOICES = LEGACY_VOICES | frozenset({"Dylan", "Jada", "Sunny"})
 
 # Code point ranges (first, last) counted twice by qwen3 models: CJK radicals and ideographs, kana,
 # hangul, and the halfwidth/fullwidth forms block. Everything else counts once.
@@ -147,12 +147,12 @@ class Model:
 
 
 MODELS: dict[str, Model] = {
-    "qwen3-tts-flash": Model(_FLASH_VOICES),
-    "qwen3-tts-flash-2025-09-18": Model(_FLASH_VOICES),
+    "qwen3-tts-flash": Model(FLASH_VOICES),
+    "qwen3-tts-flash-2025-09-18": Model(FLASH_VOICES),
     "qwen3-tts-flash-2025-11-27": Model(_FLASH_2025_11_27_VOICES),
-    "qwen3-tts-instruct-flash": Model(_FLASH_VOICES),
-    "qwen-tts": Model(_LEGACY_VOICES, legacy=True),
-    "qwen-tts-2025-04-10": Model(_LEGACY_VOICES, legacy=True),
+    "qwen3-tts-instruct-flash": Model(FLASH_VOICES),
+    "qwen-tts": Model(LEGACY_VOICES, legacy=True),
+    "qwen-tts-2025-04-10": Model(LEGACY_VOICES, legacy=True),
     "qwen-tts-latest": Model(_LEGACY_LATEST_VOICES, legacy=True),
     "qwen-tts-2025-05-22": Model(_LEGACY_LATEST_VOICES, legacy=True),
 }

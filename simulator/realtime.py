@@ -36,7 +36,15 @@ import uuid
 from aiohttp import WSMsgType, hdrs, web
 
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH, synthesize_pcm, wav_header
-from .catalog import LANGUAGES, LEGACY_LANGUAGES, REGIONS, Region, weighted_length
+from .catalog import (
+    FLASH_VOICES,
+    LANGUAGES,
+    LEGACY_LANGUAGES,
+    LEGACY_VOICES,
+    REGIONS,
+    Region,
+    weighted_length,
+)
 from .config import SimulatorConfig
 from .validation import INVALID_VOICE, ApiError, RateLimiter, authenticate
 
@@ -46,29 +54,9 @@ if TYPE_CHECKING:
 REALTIME_PATH = "/api-ws/v1/realtime"
 _LOGGER = logging.getLogger(__package__)
 
-_QWEN3_REALTIME_VOICES = frozenset(
-    {
-        "Cherry",
-        "Ethan",
-        "Nofish",
-        "Jennifer",
-        "Ryan",
-        "Katerina",
-        "Elias",
-        "Jada",
-        "Dylan",
-        "Sunny",
-        "li",
-        "Li",
-        "Marcus",
-        "Roy",
-        "Peter",
-        "Rocky",
-        "Kiki",
-        "Eric",
-    }
-)
-_LEGACY_REALTIME_VOICES = frozenset({"Cherry", "Serena", "Ethan", "Chelsie"})
+# The realtime models speak with the voices of their HTTP counterparts.
+_QWEN3_REALTIME_VOICES = FLASH_VOICES
+_LEGACY_REALTIME_VOICES = LEGACY_VOICES
 
 
 @dataclass(frozen=True)
