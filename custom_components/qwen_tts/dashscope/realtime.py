@@ -463,28 +463,8 @@ class RealtimeSpeech:
         )
 
 
-def realtime_stream(
-    session: aiohttp.ClientSession,
-    api_key: str,
-    text: str | Iterable[str] | AsyncIterable[str],
-    options: RealtimeOptions | SpeechOptions | None = None,
-    *,
-    base_url: str = REGION_BASE_URLS[Region.CHINA],
-    workspace: str | None = None,
-    timeouts: Timeouts | None = None,
-    retry: RetryPolicy | None = None,
-) -> RealtimeSpeech:
-    """Speak text (whole, or arriving chunk by chunk) through one realtime session."""
-    return RealtimeSpeech(
-        session,
-        api_key,
-        text,
-        options,
-        base_url=base_url,
-        workspace=workspace,
-        timeouts=timeouts,
-        retry=retry,
-    )
+#: Speak text (whole, or arriving chunk by chunk) through one realtime session.
+realtime_stream = RealtimeSpeech
 
 
 async def realtime_synthesize(
