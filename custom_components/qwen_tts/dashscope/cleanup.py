@@ -12,6 +12,9 @@ import html
 import re
 import unicodedata
 
+from .errors import EmptyTextError
+from .text import speakable
+
 # SSML elements (W3C SSML 1.1, plus the vendor prefixes Amazon and Microsoft use).
 _SSML_TAG = re.compile(
     r"</?(?:speak|break|prosody|emphasis|say-as|voice|p|s|sub|phoneme|audio|mark|lang|w"
@@ -49,3 +52,14 @@ def readable_text(text: str) -> str:
     )
     # Removed tags leave doubled spaces ("Good <break/> morning"): one is enough.
     return _SPACES.sub(" ", html.unescape(without_tags))
+
+
+def text_to_speak(text: str) -> str:
+    """`readable_text`, refusing a text with nothing to say (no letter, no digit).
+
+    Checked here rather than by the service: it saves a request and a quota hit.
+    """
+    text = readable_text(text)
+    if not speakable(text):
+        raise EmptyTextError("There is no text to speak", code="BadRequest.EmptyInput")
+    return text

@@ -24,11 +24,10 @@ import aiohttp
 
 from . import transport
 from .catalog import get_model
-from .cleanup import readable_text
+from .cleanup import text_to_speak
 from .errors import (
     AudioError,
     DashScopeError,
-    EmptyTextError,
     RateLimitError,
     StreamError,
     service_error,
@@ -108,7 +107,7 @@ class QwenTTSClient:
             stream = self.stream(text, options)
             pcm = b"".join([chunk async for chunk in stream])
             return Synthesis(pcm, stream.usage, stream.request_ids, stream.format)
-        return await self._synthesize_by_url(self._pieces(text, options), options)
+        return await self._synthesize_by_url(self._pieces(text_to_speak(text), options), options)
 
     def stream(
         self, text: str | AsyncIterable[str], options: SpeechOptions = DEFAULT_OPTIONS
@@ -121,10 +120,7 @@ class QwenTTSClient:
         """
         model = get_model(options.model)
         if isinstance(text, str):
-            text = readable_text(text)
-            if not speakable(text):
-                # Checked here rather than by the service: it saves a request and a quota hit.
-                raise EmptyTextError("There is no text to speak", code="BadRequest.EmptyInput")
+            text = text_to_speak(text)
         if model.realtime:
             return RealtimeSpeech(
                 self._session,
@@ -149,15 +145,9 @@ class QwenTTSClient:
         return await self.synthesize("a", options)
 
     def _pieces(self, text: str, options: SpeechOptions) -> list[str]:
-        pieces = [
-            piece.strip()
-            for piece in split_text(readable_text(text), get_model(options.model).max_text_length)
-            if speakable(piece)
-        ]
-        if not pieces:
-            # Checked here rather than by the service: it saves a request and a quota hit.
-            raise EmptyTextError("There is no text to speak", code="BadRequest.EmptyInput")
-        return pieces
+        """Request-sized pieces of a text already cleaned by `text_to_speak`."""
+        limit = get_model(options.model).max_text_length
+        return [piece.strip() for piece in split_text(text, limit) if speakable(piece)]
 
     async def _synthesize_by_url(self, pieces: list[str], options: SpeechOptions) -> Synthesis:
         window = asyncio.Semaphore(get_model(options.model).max_concurrency)

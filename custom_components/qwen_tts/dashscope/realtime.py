@@ -40,12 +40,11 @@ from yarl import URL
 
 from . import transport
 from .catalog import DEFAULT_VOICE, Language
-from .cleanup import readable_text, strip_control_characters
+from .cleanup import strip_control_characters, text_to_speak
 from .errors import (
     CannotConnectError,
     ContentModerationError,
     DashScopeError,
-    EmptyTextError,
     InvalidRequestError,
     InvalidVoiceError,
     NotFoundError,
@@ -54,7 +53,6 @@ from .errors import (
     service_error,
 )
 from .models import REGION_BASE_URLS, Region, SpeechOptions, Synthesis, Usage
-from .text import speakable
 from .transport import USER_AGENT, RetryPolicy, Timeouts, retry_after
 from .wav import DEFAULT_FORMAT, PcmFormat, PcmStreamDecoder, WavFormatError
 
@@ -479,10 +477,7 @@ async def realtime_synthesize(
     retry: RetryPolicy | None = None,
 ) -> Synthesis:
     """Speak a whole text through one realtime session and return all its audio."""
-    text = readable_text(text)
-    if not speakable(text):
-        # Checked here rather than by the service: it saves a session.
-        raise EmptyTextError("There is no text to speak", code="BadRequest.EmptyInput")
+    text = text_to_speak(text)  # nothing to say: refused before a session is opened
     speech = realtime_stream(
         session,
         api_key,
