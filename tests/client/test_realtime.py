@@ -631,3 +631,39 @@ async def test_odd_handshakes(session: aiohttp.ClientSession) -> None:
             )
     finally:
         await server.close()
+
+
+async def test_corrupt_frame_is_a_stream_error(session: aiohttp.ClientSession) -> None:
+    """A frame the WebSocket protocol cannot parse ends the speech with a clear error."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "session.created", "session": {"id": "sess_x"}})
+        await ws.receive()  # session.update
+        await ws.send_json(UPDATED)
+        await ws.send_json(_delta(PCM))
+        # A final frame with a reserved opcode (0x3): no client can read past it.
+        assert request.transport is not None
+        request.transport.write(b"\x83\x00")
+        await asyncio.sleep(1)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/api-ws/v1/realtime", handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    received: list[bytes] = []
+
+    async def listen() -> None:
+        speech = realtime_stream(session, CHINA_KEY, "Hi.", base_url=str(server.make_url("/")))
+        async for chunk in speech:
+            received.append(chunk)
+
+    try:
+        with pytest.raises(StreamError, match="realtime connection failed"):
+            await listen()
+    finally:
+        await server.close()
+    assert b"".join(received) == PCM
+    assert realtime_tasks() == []
