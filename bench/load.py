@@ -43,7 +43,6 @@ from collections.abc import Sequence
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import asdict, dataclass
 import gc
-import inspect
 import json
 from pathlib import Path
 import random
@@ -57,19 +56,20 @@ import zlib
 import aiohttp
 
 from bench.performance import SimulatorProcess, mixed_text, one_message, paced
-from custom_components.qwen_tts.dashscope import (
+from custom_components.qwen_tts.aioqwentts import (
     DashScopeError,
+    Limits,
     QwenTTSClient,
     SpeechOptions,
     wav_header,
 )
-from custom_components.qwen_tts.exceptions import translate_error
+from custom_components.qwen_tts.errors import translate_error
 from simulator import synthesize_pcm
 
 REQUESTS = 200
 ENTRIES = 2
 #: `QwenTTSClient`'s default, which `create_client` keeps: the per-entry bound.
-ENTRY_BOUND = int(inspect.signature(QwenTTSClient).parameters["max_concurrent_requests"].default)
+ENTRY_BOUND = Limits().max_concurrent_requests
 #: Per account (simulator): requests admitted per window of seconds; beyond them, 429.
 #: `--rate N` overloads further (5 is about twice the demand the workload can be served at).
 RATE_LIMIT = (10, 1.0)
@@ -128,9 +128,9 @@ def workload(seed: int = SEED) -> list[Request]:
 def expected_digest(client: QwenTTSClient, text: str) -> int:
     """A checksum of the simulator's audio for the pieces the client sends for text."""
     digest = 0
-    # The client's own split (a private method): whitespace between pieces is not spoken, so
-    # the audio depends on where the text is cut.
-    for piece in client._pieces(text, OPTIONS):
+    # The client's own split: whitespace between pieces is not spoken, so the audio depends on
+    # where the text is cut.
+    for piece in client.pieces(text, OPTIONS):
         digest = zlib.crc32(synthesize_pcm(piece, OPTIONS.voice, model=OPTIONS.model), digest)
     return digest
 

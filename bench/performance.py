@@ -44,7 +44,7 @@ import argparse
 import asyncio
 import base64
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing
 from dataclasses import asdict, dataclass
 import gc
 import json
@@ -59,8 +59,16 @@ from typing import Any, Self, cast
 
 import aiohttp
 
-from custom_components.qwen_tts.dashscope import QwenTTSClient, SpeechOptions, to_wav, wav_header
-from custom_components.qwen_tts.dashscope.wav import DEFAULT_FORMAT
+from custom_components.qwen_tts.aioqwentts import (
+    ClientPolicy,
+    Limits,
+    QwenTTSClient,
+    SpeechOptions,
+    to_wav,
+    wav_header,
+)
+from custom_components.qwen_tts.aioqwentts.transports.generation import generation_body
+from custom_components.qwen_tts.aioqwentts.wav import DEFAULT_FORMAT
 from simulator import GENERATION_PATH
 
 API_KEY = "sk-bench"
@@ -324,7 +332,7 @@ async def bare_path(session: aiohttp.ClientSession, base_url: str, text: str) ->
     chunks: list[bytes] = []
     headers = {"Authorization": f"Bearer {API_KEY}", "X-DashScope-SSE": "enable"}
     async with session.post(
-        base_url + GENERATION_PATH, json=OPTIONS.payload(text), headers=headers
+        base_url + GENERATION_PATH, json=generation_body(text, OPTIONS), headers=headers
     ) as response:
         response.raise_for_status()
         async for line in response.content:
@@ -395,20 +403,23 @@ async def overhead_unpaced(
 LONG_PATHS = ("concurrent", "sequential", "single", "all_at_once")
 
 
+def limited(requests: int) -> ClientPolicy:
+    """The client's policy with at most this many requests open at once."""
+    return ClientPolicy(limits=Limits(max_concurrent_requests=requests))
+
+
 async def long_text_rounds(
     session: aiohttp.ClientSession, sim: SimulatorProcess, runs: int, pace: float
 ) -> tuple[list[dict[str, float]], list[str]]:
     """Rounds of the four ways side by side; also the pieces the text is split into."""
     await sim.configure(**paced(pace, LONG_CHUNK_SECONDS))
     concurrent = QwenTTSClient(session, API_KEY, base_url=sim.base_url)
-    sequential = QwenTTSClient(session, API_KEY, base_url=sim.base_url, max_concurrent_requests=1)
+    sequential = QwenTTSClient(session, API_KEY, base_url=sim.base_url, policy=limited(1))
     single = QwenTTSClient(session, API_KEY, base_url=sim.base_url)
-    # The client's own split (a private method): exactly the requests synthesize makes.
-    pieces = concurrent._pieces(LONG_TEXT, OPTIONS)
+    # The client's own split: exactly the requests synthesize makes.
+    pieces = concurrent.pieces(LONG_TEXT, OPTIONS)
     longest = max(pieces, key=len)
-    every = QwenTTSClient(
-        session, API_KEY, base_url=sim.base_url, max_concurrent_requests=len(pieces)
-    )
+    every = QwenTTSClient(session, API_KEY, base_url=sim.base_url, policy=limited(len(pieces)))
 
     async def timed(make: Callable[[], Awaitable[object]]) -> float:
         start = time.perf_counter()
@@ -447,9 +458,13 @@ class _RecordedContent:
 
 class _RecordedResponse:
     status = 200
+    headers: dict[str, str] = {}
 
     def __init__(self, body: bytes) -> None:
         self.content = _RecordedContent(body)
+
+    def release(self) -> None:
+        """Nothing to give back."""
 
 
 class ReplaySession:
@@ -459,10 +474,9 @@ class ReplaySession:
         """Answer a request for text with bodies[text]."""
         self._bodies = bodies
 
-    @asynccontextmanager
-    async def post(self, url: str, **kwargs: Any) -> AsyncIterator[_RecordedResponse]:
+    async def request(self, method: str, url: object, **kwargs: Any) -> _RecordedResponse:
         """The recorded answer to this request's text."""
-        yield _RecordedResponse(self._bodies[kwargs["json"]["input"]["text"]])
+        return _RecordedResponse(self._bodies[json.loads(kwargs["data"])["input"]["text"]])
 
 
 async def record_bodies(
@@ -474,7 +488,7 @@ async def record_bodies(
     bodies: dict[str, bytes] = {}
     for piece in dict.fromkeys(pieces):
         async with session.post(
-            sim.base_url + GENERATION_PATH, json=OPTIONS.payload(piece), headers=headers
+            sim.base_url + GENERATION_PATH, json=generation_body(piece, OPTIONS), headers=headers
         ) as response:
             response.raise_for_status()
             bodies[piece] = await response.read()
@@ -497,7 +511,7 @@ async def cpu_rounds(
     session: aiohttp.ClientSession, sim: SimulatorProcess, runs: int
 ) -> tuple[list[dict[str, float]], float]:
     """CPU seconds per run of each path over the recorded answers; and the audio's seconds."""
-    pieces = QwenTTSClient(session, API_KEY)._pieces(LONG_TEXT, OPTIONS)
+    pieces = QwenTTSClient(session, API_KEY).pieces(LONG_TEXT, OPTIONS)
     bodies = await record_bodies(session, sim, pieces)
     replay = QwenTTSClient(cast(aiohttp.ClientSession, ReplaySession(bodies)), API_KEY)
     # Every piece's answer, in order: the text repeats some sentences, so some pieces are alike.

@@ -59,8 +59,8 @@ from typing import Any
 
 import aiohttp
 
-from custom_components.qwen_tts.dashscope.client import QwenTTSClient
-from custom_components.qwen_tts.dashscope.models import SpeechOptions
+from custom_components.qwen_tts.aioqwentts.client import QwenTTSClient
+from custom_components.qwen_tts.aioqwentts.types import SpeechOptions
 from simulator import DashScopeSimulator, RecordedRequest, SimulatorConfig
 
 API_KEY = "sk-bench"

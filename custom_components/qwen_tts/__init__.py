@@ -11,15 +11,21 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
-from .const import CONF_BASE_URL, CONF_WORKSPACE, DOMAIN
-from .dashscope import AuthenticationError, DashScopeError, QwenTTSClient, SpeechOptions
+from .aioqwentts import (
+    AuthenticationError,
+    ClientPolicy,
+    DashScopeError,
+    QwenTTSClient,
+    SpeechOptions,
+)
+from .const import CONF_BASE_URL, CONF_WORKSPACE, DOMAIN, VERSION
 from .health import (
     ServiceHealth,
     async_clear_account_problems,
     async_remove_account_problems,
     async_report_account_problem,
 )
-from .profiles import profile_options
+from .profiles import speech_request
 from .usage import UsageTracker
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,6 +44,10 @@ class QwenTTSData:
 
 type QwenTTSConfigEntry = ConfigEntry[QwenTTSData]
 
+#: The client's limits, retries and time bounds (its documented defaults).
+CLIENT_POLICY = ClientPolicy()
+USER_AGENT = f"qwen-tts-home-assistant/{VERSION}"
+
 
 def create_client(hass: HomeAssistant, data: dict[str, str] | ConfigEntry) -> QwenTTSClient:
     """A client on Home Assistant's shared HTTP session for an entry's (or a form's) data."""
@@ -47,6 +57,8 @@ def create_client(hass: HomeAssistant, data: dict[str, str] | ConfigEntry) -> Qw
         values[CONF_API_KEY],
         base_url=values[CONF_BASE_URL],
         workspace=values.get(CONF_WORKSPACE) or None,
+        policy=CLIENT_POLICY,
+        user_agent=USER_AGENT,
     )
 
 
@@ -56,7 +68,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> b
     # The cheapest real call (one character) proves key, region and model access before entities
     # promise speech. The first profile's model is checked, as that is what will be used.
     first_profile = next(iter(entry.subentries.values()), None)
-    options = profile_options(first_profile.data) if first_profile else SpeechOptions()
+    options = speech_request(first_profile.data).options if first_profile else SpeechOptions()
     try:
         check = await client.verify(options)
     except AuthenticationError as err:

@@ -37,6 +37,30 @@ from homeassistant.helpers.selector import (
 import probatio
 
 from . import create_client
+from .aioqwentts import (
+    DEFAULT_MODEL,
+    MODELS,
+    REGION_BASE_URLS,
+    AccessDeniedError,
+    AuthenticationError,
+    CannotConnectError,
+    DashScopeError,
+    InvalidEndpointError,
+    InvalidOptionError,
+    InvalidRequestError,
+    InvalidVoiceError,
+    NotFoundError,
+    ProtocolError,
+    QuotaExhaustedError,
+    RateLimitError,
+    Region,
+    RequestTimeoutError,
+    ServerError,
+    SpeechOptions,
+    StreamError,
+    get_model,
+    normalize_base_url,
+)
 from .const import (
     API_KEY_HELP_URL,
     CONF_BASE_URL,
@@ -67,27 +91,7 @@ from .const import (
     REGION_DETECT,
     SUBENTRY_VOICE_PROFILE,
 )
-from .dashscope import (
-    DEFAULT_MODEL,
-    MODELS,
-    REGION_BASE_URLS,
-    AccessDeniedError,
-    AuthenticationError,
-    CannotConnectError,
-    DashScopeError,
-    InvalidRequestError,
-    InvalidVoiceError,
-    NotFoundError,
-    QuotaExhaustedError,
-    RateLimitError,
-    Region,
-    RequestTimeoutError,
-    ServerError,
-    SpeechOptions,
-    StreamError,
-    get_model,
-)
-from .profiles import DEFAULT_PROFILE, profile_options, profile_title
+from .profiles import DEFAULT_PROFILE, profile_title, speech_request
 from .usage import entry_pricing
 
 _LOGGER = logging.getLogger(__name__)
@@ -107,6 +111,7 @@ _FORM_ERRORS: tuple[tuple[type[DashScopeError], str], ...] = (
     (RequestTimeoutError, "cannot_connect"),
     (ServerError, "cannot_connect"),
     (StreamError, "cannot_connect"),
+    (ProtocolError, "bad_answer"),
 )
 
 
@@ -241,10 +246,10 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
         """Ask for a custom endpoint: a workspace host, a proxy, or a local simulator."""
         errors: dict[str, str] = {}
         if user_input is not None:
-            base_url = user_input[CONF_BASE_URL].strip().rstrip("/")
-            parts = urlsplit(base_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                errors[CONF_BASE_URL] = "invalid_url"
+            try:
+                base_url = normalize_base_url(str(user_input[CONF_BASE_URL]))
+            except InvalidEndpointError as invalid:
+                errors[CONF_BASE_URL] = f"invalid_url_{invalid.reason}"
             else:
                 self._api_key = user_input.get(CONF_API_KEY) or self._api_key
                 assert self._api_key is not None
@@ -464,14 +469,17 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             if not data.get(CONF_LEADING_SILENCE):
                 data.pop(CONF_LEADING_SILENCE, None)
             try:
-                check = await entry.runtime_data.client.verify(profile_options(data))
+                request = speech_request(data)
+                check = await entry.runtime_data.client.verify(request.options)
+            except InvalidOptionError as err:
+                errors[err.option] = "invalid_option"
             except DashScopeError as err:
                 errors["base"] = _form_error(err)
             else:
                 # The check's character is billed like any other.
                 entry.runtime_data.usage.record(check.usage)
                 return self._async_save(data)
-            if errors["base"] == "model_access":
+            if errors.get("base") == "model_access":
                 # Only another model helps: back to where the model is chosen.
                 return self._show_model_form(errors)
         voices = model.voices or get_model(DEFAULT_MODEL).voices

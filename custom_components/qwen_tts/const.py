@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 DOMAIN: Final = "qwen_tts"
+#: The integration's version, as manifest.json states it (a test keeps the two equal).
+VERSION: Final = "0.1.0"
 
 # Config entry data
 CONF_REGION: Final = "region"

@@ -12,8 +12,7 @@ import logging
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 
-from .const import CONSOLE_URL, DOMAIN
-from .dashscope import (
+from .aioqwentts import (
     AccessDeniedError,
     ArrearageError,
     CannotConnectError,
@@ -22,6 +21,7 @@ from .dashscope import (
     RequestTimeoutError,
     ServerError,
 )
+from .const import CONSOLE_URL, DOMAIN
 
 _LOGGER = logging.getLogger(__package__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .dashscope import Dialect, Language, Model, Voice
+from .aioqwentts import Dialect, Language, Model, Voice
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,22 +1,46 @@
-"""Voice profiles: the settings a TTS entity speaks with, stored as config subentries."""
+"""Voice profiles, and the one conversion of Home Assistant options into the client's request.
+
+A profile (a config subentry) and a TTS call's options are the same kind of mapping: CONF_* keys
+with values typed by whoever wrote them (a form, YAML, a template). `speech_request` turns one
+into the client's typed `SpeechOptions` and checks it, once: the entity for every call, the
+config flow for every profile it saves. Rules about which model takes what live in the client
+(`check_options`); this module adds only what Home Assistant brings: language tags and the
+leading silence.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from .aioqwentts import (
+    DEFAULT_MODEL,
+    DEFAULT_VOICE,
+    MODELS,
+    InvalidOptionError,
+    Language,
+    OptionRangeError,
+    SpeechOptions,
+    UnsupportedOptionError,
+    check_options,
+    get_model,
+)
 from .const import (
     CONF_INSTRUCTIONS,
+    CONF_LEADING_SILENCE,
     CONF_MODEL,
     CONF_PITCH_RATE,
     CONF_SPEECH_RATE,
     CONF_VOICE,
     CONF_VOLUME,
+    DEFAULT_LEADING_SILENCE,
     DEFAULT_PITCH_RATE,
     DEFAULT_SPEECH_RATE,
     DEFAULT_VOLUME,
+    MAX_LEADING_SILENCE,
 )
-from .dashscope import DEFAULT_MODEL, DEFAULT_VOICE, SpeechOptions, get_model
+from .languages import LANGUAGE_TAGS, voice_for_call
 
 DEFAULT_PROFILE: dict[str, Any] = {
     CONF_MODEL: DEFAULT_MODEL,
@@ -25,24 +49,91 @@ DEFAULT_PROFILE: dict[str, Any] = {
 }
 
 
-def profile_options(data: Mapping[str, Any], language: str = "Auto") -> SpeechOptions:
-    """The request options of a profile (or of a TTS call's merged options)."""
-    model = str(data.get(CONF_MODEL) or DEFAULT_MODEL)
-    rate = data.get(CONF_SPEECH_RATE)
-    # Pitch and volume exist only in the realtime API's session; other models never get them.
-    realtime = get_model(model).realtime
-    pitch = data.get(CONF_PITCH_RATE) if realtime else None
-    volume = data.get(CONF_VOLUME) if realtime else None
-    return SpeechOptions(
-        model=model,
-        voice=str(data.get(CONF_VOICE) or DEFAULT_VOICE),
+@dataclass(frozen=True, slots=True)
+class SpeechRequest:
+    """What to ask the client for, and the silence to put before the audio (milliseconds)."""
+
+    options: SpeechOptions
+    leading_silence: int = DEFAULT_LEADING_SILENCE
+
+
+def speech_request(
+    data: Mapping[str, Any], tag: str | None = None, *, profile: Mapping[str, Any] | None = None
+) -> SpeechRequest:
+    """A profile's settings, or a call's merged options, as a checked request.
+
+    `tag` is a Home Assistant language tag (a dialect tag may switch to a voice speaking that
+    dialect). `profile` is the profile whose settings a call's options were merged into: it may
+    name a model newer than the catalog, while a call may pick only known ones; and when a call
+    picks another model, the profile's own settings that model does not take stay behind.
+    Raises the client's `InvalidOptionError` for anything refused.
+    """
+    model_id = data.get(CONF_MODEL) or DEFAULT_MODEL
+    if not isinstance(model_id, str) or (
+        profile is not None and model_id != profile.get(CONF_MODEL) and model_id not in MODELS
+    ):
+        raise InvalidOptionError("Unknown model", option=CONF_MODEL, model=str(model_id))
+    model_id = model_id.strip()
+    if profile is not None and model_id != profile.get(CONF_MODEL):
+        controls = get_model(model_id).controls
+        data = {
+            key: value
+            for key, value in data.items()
+            if key in controls or key not in profile or value != profile[key]
+        }
+    voice = data.get(CONF_VOICE) or DEFAULT_VOICE
+    if not isinstance(voice, str) or not voice.strip():
+        raise InvalidOptionError("Not a voice", option=CONF_VOICE, model=model_id, value=voice)
+    model = get_model(model_id)
+    language = Language.AUTO
+    if tag is not None:
+        target = LANGUAGE_TAGS.get(tag)
+        if target is None or target.language not in model.languages:
+            raise UnsupportedOptionError(
+                f"{model_id} does not speak {tag}", option="language", model=model_id, value=tag
+            )
+        language = target.language
+        voice = voice_for_call(model, tag, voice.strip())
+    instructions = data.get(CONF_INSTRUCTIONS) or None
+    if isinstance(instructions, str):
+        instructions = instructions.strip() or None
+    options = SpeechOptions(
+        model=model_id,
+        voice=voice.strip(),
         language=language,
-        instructions=data.get(CONF_INSTRUCTIONS) or None,
-        # The service's own default is 1.0: leave it out then, so nothing changes for it.
-        speech_rate=None if rate is None or float(rate) == DEFAULT_SPEECH_RATE else float(rate),
-        pitch_rate=None if pitch is None or float(pitch) == DEFAULT_PITCH_RATE else float(pitch),
-        volume=None if volume is None or int(volume) == DEFAULT_VOLUME else int(volume),
+        instructions=instructions.strip() or None
+        if isinstance(instructions, str)
+        else instructions,
+        # A setting at the service's own default is not sent: nothing changes for it, and a
+        # realtime profile's defaults stay behind harmlessly when a call picks an HTTP model.
+        speech_rate=_unless_default(data.get(CONF_SPEECH_RATE), DEFAULT_SPEECH_RATE),
+        pitch_rate=_unless_default(data.get(CONF_PITCH_RATE), DEFAULT_PITCH_RATE),
+        volume=_unless_default(data.get(CONF_VOLUME), DEFAULT_VOLUME),
     )
+    check_options(options)
+    silence = data.get(CONF_LEADING_SILENCE, DEFAULT_LEADING_SILENCE)
+    if (
+        isinstance(silence, bool)
+        or not isinstance(silence, int | float)
+        or not float(silence).is_integer()
+        or not 0 <= silence <= MAX_LEADING_SILENCE
+    ):
+        raise OptionRangeError(
+            "Leading silence out of range",
+            option=CONF_LEADING_SILENCE,
+            model=model_id,
+            value=silence,
+            low=0,
+            high=MAX_LEADING_SILENCE,
+        )
+    return SpeechRequest(options, int(silence))
+
+
+def _unless_default(value: Any, default: float) -> Any:
+    """None for a value equal to the service's default; anything else as given, to be checked."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == default:
+        return None
+    return value
 
 
 def profile_title(data: Mapping[str, Any]) -> str:

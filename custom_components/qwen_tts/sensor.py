@@ -23,8 +23,8 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import QwenTTSConfigEntry
+from .aioqwentts import Usage, get_model
 from .const import CONF_MODEL, CONSOLE_URL, DOMAIN, FREE_QUOTA_CHARACTERS, SUBENTRY_VOICE_PROFILE
-from .dashscope import Usage, get_model
 from .usage import Pricing, entry_pricing
 
 # Sensors only follow the entity's own counter; nothing is polled or fetched.

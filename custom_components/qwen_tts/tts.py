@@ -11,11 +11,22 @@ from homeassistant.components.tts import TextToSpeechEntity, TtsAudioType, Voice
 from homeassistant.components.tts.entity import TTSAudioRequest, TTSAudioResponse
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import QwenTTSConfigEntry
+from .aioqwentts import (
+    AuthenticationError,
+    DashScopeError,
+    EmptyTextError,
+    InvalidOptionError,
+    PcmFormat,
+    SpeechOptions,
+    SpeechStream,
+    get_model,
+    to_wav,
+    wav_header,
+)
 from .const import (
     CONF_INSTRUCTIONS,
     CONF_LEADING_SILENCE,
@@ -29,37 +40,11 @@ from .const import (
     DEFAULT_SPEECH_RATE,
     DEFAULT_VOLUME,
     DOMAIN,
-    MAX_LEADING_SILENCE,
-    MAX_PITCH_RATE,
-    MAX_SPEECH_RATE,
-    MAX_VOLUME,
-    MIN_PITCH_RATE,
-    MIN_SPEECH_RATE,
-    MIN_VOLUME,
     SUBENTRY_VOICE_PROFILE,
 )
-from .dashscope import (
-    MODELS,
-    AuthenticationError,
-    DashScopeError,
-    EmptyTextError,
-    Model,
-    PcmFormat,
-    SpeechOptions,
-    SpeechStream,
-    get_model,
-    to_wav,
-    wav_header,
-)
-from .exceptions import translate_error
-from .languages import (
-    LANGUAGE_TAGS,
-    default_language,
-    supported_languages,
-    voice_for_call,
-    voices_for,
-)
-from .profiles import profile_options
+from .errors import option_error, translate_error
+from .languages import default_language, supported_languages, voices_for
+from .profiles import SpeechRequest, speech_request
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,7 +84,8 @@ class QwenTTSEntity(TextToSpeechEntity):
     ) -> None:
         """Set up from the profile; languages follow the profile's model."""
         self._entry = entry
-        self._profile = profile_options(subentry.data)
+        self._profile_data = dict(subentry.data)
+        self._profile = speech_request(subentry.data).options
         self._model = get_model(self._profile.model)
         self._attr_unique_id = subentry.subentry_id
         self._attr_supported_languages = supported_languages(self._model)
@@ -112,10 +98,11 @@ class QwenTTSEntity(TextToSpeechEntity):
             CONF_SPEECH_RATE: subentry.data.get(CONF_SPEECH_RATE, DEFAULT_SPEECH_RATE),
             CONF_LEADING_SILENCE: subentry.data.get(CONF_LEADING_SILENCE, DEFAULT_LEADING_SILENCE),
         }
-        if self._profile.instructions and self._model.supports_instructions:
+        if self._profile.instructions:
             defaults[CONF_INSTRUCTIONS] = self._profile.instructions
-        if self._model.realtime:
+        if CONF_PITCH_RATE in self._model.controls:
             defaults[CONF_PITCH_RATE] = subentry.data.get(CONF_PITCH_RATE, DEFAULT_PITCH_RATE)
+        if CONF_VOLUME in self._model.controls:
             defaults[CONF_VOLUME] = subentry.data.get(CONF_VOLUME, DEFAULT_VOLUME)
         self._attr_default_options = defaults
         self._attr_device_info = DeviceInfo(
@@ -141,15 +128,15 @@ class QwenTTSEntity(TextToSpeechEntity):
         self, message: str, language: str, options: dict[str, Any]
     ) -> TtsAudioType:
         """Synthesize a message of any length into one WAV file."""
-        request, silence_ms = self._request_options(language, options)
+        request = self._request(language, options)
         runtime = self._entry.runtime_data
         try:
-            synthesis = await runtime.client.synthesize(message, request)
+            synthesis = await runtime.client.synthesize(message, request.options)
         except DashScopeError as err:
-            raise self._user_error(err, request) from err
+            raise self._user_error(err, request.options) from err
         runtime.usage.record(synthesis.usage)
-        runtime.health.record_success(request.model)
-        pcm = silence(silence_ms, synthesis.format) + synthesis.pcm
+        runtime.health.record_success(request.options.model)
+        pcm = silence(request.leading_silence, synthesis.format) + synthesis.pcm
         return "wav", to_wav(pcm, synthesis.format)
 
     @override
@@ -160,9 +147,11 @@ class QwenTTSEntity(TextToSpeechEntity):
         is the path of tts.speak as well as of Assist pipelines. Options are checked before any
         audio is promised; audio is one WAV header for a stream of unknown length, then PCM.
         """
-        options, silence_ms = self._request_options(request.language, request.options)
-        stream = self._entry.runtime_data.client.stream(request.message_gen, options)
-        return TTSAudioResponse("wav", self._wav_stream(stream, options, silence_ms))
+        speech = self._request(request.language, request.options)
+        stream = self._entry.runtime_data.client.stream(request.message_gen, speech.options)
+        return TTSAudioResponse(
+            "wav", self._wav_stream(stream, speech.options, speech.leading_silence)
+        )
 
     async def _wav_stream(
         self, stream: SpeechStream, options: SpeechOptions, silence_ms: int
@@ -207,78 +196,12 @@ class QwenTTSEntity(TextToSpeechEntity):
             "%s spoke %d piece(s) (%s)", self.entity_id, len(stream.request_ids), stream.usage
         )
 
-    def _request_options(
-        self, language: str, options: Mapping[str, Any]
-    ) -> tuple[SpeechOptions, int]:
-        """Check a call's merged options; the request, and the milliseconds of leading silence."""
-        model_id = options.get(CONF_MODEL)
-        # The profile may name a model newer than the catalog; a call may pick only known ones.
-        if model_id != self._profile.model and model_id not in MODELS:
-            raise _invalid("unknown_model", model=str(model_id), models=", ".join(MODELS))
-        model = get_model(str(model_id))
-        voice = options.get(CONF_VOICE)
-        if not isinstance(voice, str) or not voice.strip():
-            raise _invalid("invalid_voice_option", voice=str(voice))
-        rate = options.get(CONF_SPEECH_RATE, DEFAULT_SPEECH_RATE)
-        if not _in_range(rate, MIN_SPEECH_RATE, MAX_SPEECH_RATE):
-            raise _invalid(
-                "invalid_speech_rate",
-                rate=str(rate),
-                min=str(MIN_SPEECH_RATE),
-                max=str(MAX_SPEECH_RATE),
-            )
-        pitch, volume = self._realtime_controls(model, options)
-        silence_ms = options.get(CONF_LEADING_SILENCE, DEFAULT_LEADING_SILENCE)
-        if not _in_range(silence_ms, 0, MAX_LEADING_SILENCE, integer=True):
-            raise _invalid(
-                "invalid_leading_silence", value=str(silence_ms), max=str(MAX_LEADING_SILENCE)
-            )
-        target = LANGUAGE_TAGS[language]
-        if target.language not in model.languages:
-            raise _invalid("unsupported_language", language=language, model=model.id)
-        instructions = options.get(CONF_INSTRUCTIONS)
-        if instructions is not None and not isinstance(instructions, str):
-            raise _invalid("invalid_instructions")
-        request = profile_options(
-            {
-                CONF_MODEL: model.id,
-                CONF_VOICE: voice_for_call(model, language, voice.strip()),
-                CONF_SPEECH_RATE: rate,
-                CONF_INSTRUCTIONS: instructions,
-                CONF_PITCH_RATE: pitch,
-                CONF_VOLUME: volume,
-            },
-            language=target.language,
-        )
-        return request, int(silence_ms)
-
-    def _realtime_controls(
-        self, model: Model, options: Mapping[str, Any]
-    ) -> tuple[float | None, int | None]:
-        """Pitch and volume of a call: only realtime models honour them."""
-        pitch = options.get(CONF_PITCH_RATE)
-        volume = options.get(CONF_VOLUME)
-        if not model.realtime:
-            # The defaults of a realtime profile stay behind when a call picks another model.
-            for key, value, default in (
-                (CONF_PITCH_RATE, pitch, DEFAULT_PITCH_RATE),
-                (CONF_VOLUME, volume, DEFAULT_VOLUME),
-            ):
-                if value is not None and value != default:
-                    raise _invalid("unsupported_option", option=key, model=model.id)
-            return None, None
-        if pitch is not None and not _in_range(pitch, MIN_PITCH_RATE, MAX_PITCH_RATE):
-            raise _invalid(
-                "invalid_pitch_rate",
-                rate=str(pitch),
-                min=str(MIN_PITCH_RATE),
-                max=str(MAX_PITCH_RATE),
-            )
-        if volume is not None and not _in_range(volume, MIN_VOLUME, MAX_VOLUME, integer=True):
-            raise _invalid(
-                "invalid_volume", volume=str(volume), min=str(MIN_VOLUME), max=str(MAX_VOLUME)
-            )
-        return pitch, volume
+    def _request(self, language: str, options: Mapping[str, Any]) -> SpeechRequest:
+        """A call's merged options as the client's request, checked before any audio is promised."""
+        try:
+            return speech_request(options, language, profile=self._profile_data)
+        except InvalidOptionError as err:
+            raise option_error(err) from err
 
     def _user_error(self, err: DashScopeError, request: SpeechOptions) -> Exception:
         """Turn the service's failure into what the user should do."""
@@ -288,21 +211,6 @@ class QwenTTSEntity(TextToSpeechEntity):
         self._entry.runtime_data.health.record_failure(err, request.model)
         _LOGGER.debug("Speech synthesis with %s failed: %s", self.entity_id, err)
         return translate_error(err, model=request.model, voice=request.voice)
-
-
-def _invalid(key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
-    )
-
-
-def _in_range(value: object, low: float, high: float, *, integer: bool = False) -> bool:
-    """Whether an option is a number (a whole one, if asked) from low to high."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    if integer and not float(value).is_integer():
-        return False
-    return low <= value <= high
 
 
 def silence(milliseconds: int, pcm_format: PcmFormat) -> bytes:

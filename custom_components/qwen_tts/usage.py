@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from homeassistant.core import callback
 
+from .aioqwentts import Region, Usage
 from .const import (
     CONF_BASE_URL,
     CONF_CURRENCY,
@@ -19,7 +20,6 @@ from .const import (
     PRICE_CHINA,
     PRICE_INTERNATIONAL,
 )
-from .dashscope import Region, Usage
 
 type UsageListener = Callable[[Usage], None]
 

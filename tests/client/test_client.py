@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 import pytest
 
-from custom_components.qwen_tts.dashscope import (
+from custom_components.qwen_tts.aioqwentts import (
     AccessDeniedError,
     ArrearageError,
     AudioError,
@@ -24,7 +24,9 @@ from custom_components.qwen_tts.dashscope import (
     FreeTierExhaustedError,
     InvalidRequestError,
     InvalidVoiceError,
+    Language,
     NotFoundError,
+    ProtocolError,
     QwenTTSClient,
     RateLimitError,
     RequestTimeoutError,
@@ -33,14 +35,14 @@ from custom_components.qwen_tts.dashscope import (
     SpeechOptions,
     StreamError,
     TextTooLongError,
-    Timeouts,
+    UnsupportedOptionError,
     Usage,
 )
-from custom_components.qwen_tts.dashscope.client import Transport
-from custom_components.qwen_tts.dashscope.text import weighted_length
+from custom_components.qwen_tts.aioqwentts.client import Transport
+from custom_components.qwen_tts.aioqwentts.text import weighted_length
 from simulator import DashScopeSimulator, synthesize_pcm
 from simulator.catalog import weighted_length as billed_length
-from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
+from tests.conftest import CHINA_KEY, FAST_POLICY, INTERNATIONAL_KEY, policy, with_limits
 from tests.helpers import assert_spoken_in_order
 
 TRANSPORTS: list[Transport] = ["stream", "url"]
@@ -57,7 +59,7 @@ async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
 @pytest.fixture
 def client(session: aiohttp.ClientSession, china: DashScopeSimulator) -> QwenTTSClient:
     """A client of the China simulator."""
-    return QwenTTSClient(session, CHINA_KEY, base_url=china.base_url)
+    return QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, policy=FAST_POLICY)
 
 
 def bodies(sim: DashScopeSimulator) -> list[dict[str, Any]]:
@@ -88,22 +90,29 @@ async def test_audio_equals_the_service_audio(
 
 async def test_request_shape(session: aiohttp.ClientSession, china: DashScopeSimulator) -> None:
     """Headers and body as the protocol asks: key, SSE switch, workspace, language, parameters."""
-    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url + "/", workspace="ws-1")
+    client = QwenTTSClient(
+        session,
+        CHINA_KEY,
+        base_url=china.base_url + "/",
+        workspace="ws-1",
+        user_agent="my-app/1.0",
+        policy=FAST_POLICY,
+    )
     options = SpeechOptions(
         model="qwen3-tts-instruct-flash",
         voice="Ethan",
-        language="Chinese",
+        language=Language.CHINESE,
         instructions="slowly",
         speech_rate=0.8,
     )
     await client.synthesize("你好。", options)
-    await client.synthesize("你好。", SpeechOptions(instructions="ignored"), transport="url")
+    await client.synthesize("你好。", transport="url")
     streamed, fetched = china.generation_requests
     assert streamed.headers["Authorization"] == f"Bearer {CHINA_KEY}"
     assert streamed.headers["X-DashScope-SSE"] == "enable"
     assert streamed.headers["Accept"] == "text/event-stream"
     assert streamed.headers["X-DashScope-WorkSpace"] == "ws-1"
-    assert streamed.headers["User-Agent"].startswith("qwen-tts-home-assistant/")
+    assert streamed.headers["User-Agent"] == "my-app/1.0"
     assert streamed.body == {
         "model": "qwen3-tts-instruct-flash",
         "input": {
@@ -115,12 +124,17 @@ async def test_request_shape(session: aiohttp.ClientSession, china: DashScopeSim
         "parameters": {"speech_rate": 0.8},
     }
     assert "X-DashScope-SSE" not in fetched.headers
-    # Instructions go only to models that take them; Auto language is the service's default.
+    # Auto language is the service's default: not sent.
     assert fetched.body == {
         "model": "qwen3-tts-flash",
         "input": {"text": "你好。", "voice": "Cherry"},
         "parameters": {},
     }
+    # Instructions to a model that does not take them are refused before any request.
+    with pytest.raises(UnsupportedOptionError) as err:
+        await client.synthesize("你好。", SpeechOptions(instructions="slowly"))
+    assert (err.value.option, err.value.model) == ("instructions", "qwen3-tts-flash")
+    assert len(china.generation_requests) == 2
 
 
 async def test_audio_download_never_carries_the_key(
@@ -227,16 +241,18 @@ async def test_cancelling_the_consumer_cancels_every_request(
 ) -> None:
     """Stopping mid-stream leaves no task and no request running."""
     china.config.chunk_interval = 0.05
-    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url)
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, policy=FAST_POLICY)
     stream = client.stream("第一句很长很长很长。" * 20 + "第二句。" * 50)
     iterator = aiter(stream)
     assert await anext(iterator)
     assert len(client_tasks()) > 1  # the producer and pieces in flight
     await iterator.aclose()
     assert client_tasks() == set()
-    # The service sees its requests hung up on: nothing keeps generating.
-    await asyncio.sleep(0.1)
-    assert china.peak_concurrency >= 1
+    # The service sees its requests hung up on (recorded as 499): nothing keeps generating.
+    async with asyncio.timeout(5):
+        while len(china.generation_requests) < 2:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+    assert {request.status for request in china.generation_requests} == {499}
 
 
 def client_tasks() -> set[asyncio.Task[Any]]:
@@ -349,18 +365,34 @@ async def test_retry_after_too_long_is_not_waited_for(
 
 def test_retry_policy_backoff_is_bounded_and_jittered() -> None:
     """Exponential, capped, jittered; an HTTP-date Retry-After is understood too."""
-    from custom_components.qwen_tts.dashscope.transport import retry_after  # noqa: PLC0415
+    from custom_components.qwen_tts.aioqwentts.transports.http import (  # noqa: PLC0415
+        retry_after,
+    )
 
-    policy = RetryPolicy(attempts=5, base_delay=0.5, max_delay=2.0)
+    drawn: list[tuple[float, float]] = []
+
+    def highest(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return high
+
+    retry = RetryPolicy(attempts=5, base_delay=0.5, max_delay=2.0, uniform=highest)
     busy = ServerError("busy")
-    delays = [policy.delay(attempt, busy) for attempt in range(4)]
-    assert all(delay is not None and 0 <= delay <= 2.0 for delay in delays)
-    assert policy.delay(4, busy) is None
-    assert policy.delay(0, AuthenticationError("no")) is None
+    # Exponential growth up to the cap, each delay drawn from the whole range below it (jitter).
+    assert [retry.delay(attempt, busy) for attempt in range(4)] == [0.5, 1.0, 2.0, 2.0]
+    assert drawn == [(0.0, 0.5), (0.0, 1.0), (0.0, 2.0), (0.0, 2.0)]
+    assert retry.delay(4, busy) is None
+    assert retry.delay(40, busy, persistent=True) == 2.0  # bounded by the caller's deadline
+    assert retry.delay(0, AuthenticationError("no")) is None
+    jittered = RetryPolicy(base_delay=0.5, max_delay=2.0)
+    assert len({jittered.delay(1, busy) for _ in range(20)}) > 1
+    assert all(0 <= (jittered.delay(1, busy) or 0) <= 1.0 for _ in range(50))
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
     assert retry_after("soon") is None
     assert retry_after(None) is None
     assert retry_after("2.5") == 2.5
+    assert retry_after("-3") == 0.0
+    assert retry_after("inf") is None
+    assert retry_after("nan") is None
 
 
 @pytest.mark.parametrize(("status", "code"), [(429, "Throttling"), (500, "InternalError")])
@@ -419,7 +451,7 @@ async def test_malformed_frame(
 ) -> None:
     """A frame that is not JSON ends the stream with an error."""
     china.malformed_frame(after_chunks)
-    with pytest.raises(StreamError, match="malformed"):
+    with pytest.raises(ProtocolError, match="malformed"):
         await client.synthesize(HELLO * 5)
 
 
@@ -439,7 +471,12 @@ async def test_audio_url_faults(
     match: str,
 ) -> None:
     """A failing, foreign or oversized audio download is refused with a clear error."""
-    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, max_audio_bytes=1024 * 1024)
+    client = QwenTTSClient(
+        session,
+        CHINA_KEY,
+        base_url=china.base_url,
+        policy=with_limits(max_audio_bytes=1024 * 1024),
+    )
     china.audio_url_fault(**fault)
     with pytest.raises(AudioError, match=match) as err:
         await client.synthesize(HELLO, transport="url")
@@ -451,7 +488,7 @@ async def test_read_timeout(
     session: aiohttp.ClientSession, china: DashScopeSimulator, transport: Transport
 ) -> None:
     """A service that goes quiet longer than the read limit times out."""
-    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, timeouts=Timeouts(read=0.1))
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, policy=policy(silence=0.1))
     china.config.first_chunk_latency = 1.0
     with pytest.raises(RequestTimeoutError):
         await client.synthesize(HELLO, transport=transport)
@@ -460,12 +497,10 @@ async def test_read_timeout(
 async def test_slow_audio_download_times_out(
     session: aiohttp.ClientSession, china: DashScopeSimulator
 ) -> None:
-    """The audio download has its own limit."""
-    client = QwenTTSClient(
-        session, CHINA_KEY, base_url=china.base_url, timeouts=Timeouts(download=0.1)
-    )
+    """The audio download counts as silence too."""
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, policy=policy(silence=0.1))
     china.config.audio_url_delay = 1.0
-    with pytest.raises(RequestTimeoutError, match="audio download"):
+    with pytest.raises(RequestTimeoutError, match="sent nothing"):
         await client.synthesize(HELLO, transport="url")
 
 
@@ -479,7 +514,9 @@ def closed_port() -> int:
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_cannot_connect(session: aiohttp.ClientSession, transport: Transport) -> None:
     """Nothing listening: a connection error, not retried, naming what failed."""
-    client = QwenTTSClient(session, CHINA_KEY, base_url=f"http://127.0.0.1:{closed_port()}")
+    client = QwenTTSClient(
+        session, CHINA_KEY, base_url=f"http://127.0.0.1:{closed_port()}", policy=FAST_POLICY
+    )
     with pytest.raises(CannotConnectError, match="speech service"):
         await client.synthesize(HELLO, transport=transport)
 
@@ -498,12 +535,14 @@ async def test_clients_of_both_regions_coexist(
     session: aiohttp.ClientSession, china: DashScopeSimulator, international: DashScopeSimulator
 ) -> None:
     """Keys and regions don't leak between clients; a key works only in its own region."""
-    beijing = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url)
-    singapore = QwenTTSClient(session, INTERNATIONAL_KEY, base_url=international.base_url)
+    beijing = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, policy=FAST_POLICY)
+    singapore = QwenTTSClient(
+        session, INTERNATIONAL_KEY, base_url=international.base_url, policy=FAST_POLICY
+    )
     first, second = await asyncio.gather(beijing.synthesize(HELLO), singapore.synthesize(HELLO))
     assert first.pcm == second.pcm == synthesize_pcm(HELLO, "Cherry")
 
-    crossed = QwenTTSClient(session, CHINA_KEY, base_url=international.base_url)
+    crossed = QwenTTSClient(session, CHINA_KEY, base_url=international.base_url, policy=FAST_POLICY)
     with pytest.raises(AuthenticationError):
         await crossed.synthesize(HELLO)
 
@@ -521,7 +560,9 @@ async def test_concurrency_is_bounded_per_client(
     session: aiohttp.ClientSession, china: DashScopeSimulator
 ) -> None:
     """However many syntheses run at once, one client keeps at most its limit of requests open."""
-    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, max_concurrent_requests=2)
+    client = QwenTTSClient(
+        session, CHINA_KEY, base_url=china.base_url, policy=with_limits(max_concurrent_requests=2)
+    )
     china.config.chunk_interval = 0.01
     texts = [f"第{i}句话在这里。" * 5 for i in range(6)]
     results = await asyncio.gather(*(client.synthesize(text) for text in texts))
@@ -561,7 +602,7 @@ async def test_throttling_slows_the_whole_client(
 ) -> None:
     """After a 429 every request waits, not only the one refused: attempts stop piling up."""
     china.config.retry_after = "0.3"
-    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url)
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, policy=FAST_POLICY)
     china.fail_next(429, "Throttling", "slow down")
     first = asyncio.create_task(client.synthesize("第一句。"))
     await asyncio.sleep(0.05)  # the first request has been refused by now
@@ -591,9 +632,9 @@ async def odd_server(handler: Handler) -> TestServer:
     [
         (502, "<html>Bad Gateway</html>", ServerError, "<html>Bad Gateway</html>"),
         (401, "", AuthenticationError, "Unauthorized"),
-        (200, "not json", DashScopeError, "invalid JSON"),
-        (200, "[1, 2]", DashScopeError, "unexpected JSON"),
-        (200, '{"output": {}}', AudioError, "no audio URL"),
+        (200, "not json", ProtocolError, "invalid JSON"),
+        (200, "[1, 2]", ProtocolError, "not an object"),
+        (200, '{"output": {}}', ProtocolError, "no audio URL"),
         (200, '{"code": "Arrearage", "message": "pay"}', ArrearageError, "pay"),
     ],
 )
@@ -611,7 +652,9 @@ async def test_non_dashscope_answers(
 
     server = await odd_server(handler)
     try:
-        client = QwenTTSClient(session, CHINA_KEY, base_url=str(server.make_url("")))
+        client = QwenTTSClient(
+            session, CHINA_KEY, base_url=str(server.make_url("")), policy=FAST_POLICY
+        )
         with pytest.raises(error_class, match=message):
             await client.synthesize(HELLO, transport="url")
     finally:
@@ -621,9 +664,9 @@ async def test_non_dashscope_answers(
 @pytest.mark.parametrize(
     ("events", "error_class", "match"),
     [
-        (["data:[1]\n\n"], StreamError, "unexpected event"),
-        (['data:{"request_id":"r"}\n\n'], StreamError, "without output"),
-        (['data:{"output":{"audio":{"data":"@@@"}}}\n\n'], StreamError, "undecodable"),
+        (["data:[1]\n\n"], ProtocolError, "not an object"),
+        (['data:{"request_id":"r"}\n\n'], ProtocolError, "without output"),
+        (['data:{"output":{"audio":{"data":"@@@"}}}\n\n'], ProtocolError, "undecodable"),
         ([":keep-alive\n\n", 'data:{"output":{"finish_reason":"null"}}\n\n'], StreamError, "ended"),
         (["data:\n\n"], StreamError, "ended"),
     ],
@@ -646,7 +689,9 @@ async def test_odd_stream_events(
 
     server = await odd_server(handler)
     try:
-        client = QwenTTSClient(session, CHINA_KEY, base_url=str(server.make_url("")))
+        client = QwenTTSClient(
+            session, CHINA_KEY, base_url=str(server.make_url("")), policy=FAST_POLICY
+        )
         with pytest.raises(error_class, match=match):
             await client.synthesize(HELLO)
     finally:
@@ -672,8 +717,10 @@ async def test_stream_ending_inside_wav_header(session: aiohttp.ClientSession) -
 
     server = await odd_server(handler)
     try:
-        client = QwenTTSClient(session, CHINA_KEY, base_url=str(server.make_url("")))
-        with pytest.raises(StreamError, match="header"):
+        client = QwenTTSClient(
+            session, CHINA_KEY, base_url=str(server.make_url("")), policy=FAST_POLICY
+        )
+        with pytest.raises(ProtocolError, match="header"):
             await client.synthesize(HELLO)
     finally:
         await server.close()
@@ -681,7 +728,7 @@ async def test_stream_ending_inside_wav_header(session: aiohttp.ClientSession) -
 
 async def test_pieces_in_different_formats_are_refused(session: aiohttp.ClientSession) -> None:
     """Joining 24 kHz and 16 kHz audio would be noise: refused."""
-    from custom_components.qwen_tts.dashscope.wav import PcmFormat, to_wav  # noqa: PLC0415
+    from custom_components.qwen_tts.aioqwentts.wav import PcmFormat, to_wav  # noqa: PLC0415
 
     calls = 0
 
@@ -696,8 +743,10 @@ async def test_pieces_in_different_formats_are_refused(session: aiohttp.ClientSe
 
     server = await odd_server(handler)
     try:
-        client = QwenTTSClient(session, CHINA_KEY, base_url=str(server.make_url("")))
-        with pytest.raises(AudioError, match="different audio formats"):
+        client = QwenTTSClient(
+            session, CHINA_KEY, base_url=str(server.make_url("")), policy=FAST_POLICY
+        )
+        with pytest.raises(AudioError, match="different formats"):
             await client.synthesize("一句。" * 150 + "二句。" * 150, transport="url")
     finally:
         await server.close()

@@ -1,4 +1,4 @@
-"""The realtime (WebSocket) client against the simulator, over real WebSockets."""
+"""The client with realtime models, against the simulator and scripted services, over WebSockets."""
 
 from __future__ import annotations
 
@@ -15,36 +15,36 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 import pytest
 
-from custom_components.qwen_tts.dashscope import (
-    DEFAULT_REALTIME_MODEL,
+from custom_components.qwen_tts.aioqwentts import (
     AccessDeniedError,
     AuthenticationError,
     CannotConnectError,
     ContentModerationError,
     DashScopeError,
     EmptyTextError,
-    InvalidRequestError,
     InvalidVoiceError,
+    Language,
     NotFoundError,
+    ProtocolError,
+    QwenTTSClient,
     RateLimitError,
-    RealtimeOptions,
-    RealtimeSpeech,
     RequestTimeoutError,
     ServerError,
     SpeechOptions,
+    SpeechStream,
     StreamError,
-    Timeouts,
+    UnsupportedOptionError,
     Usage,
-    realtime_stream,
-    realtime_synthesize,
     to_wav,
 )
-from custom_components.qwen_tts.dashscope.realtime import realtime_error, realtime_url
+from custom_components.qwen_tts.aioqwentts.endpoint import Endpoint
+from custom_components.qwen_tts.aioqwentts.transports.realtime_ws import realtime_url
 from simulator import DashScopeSimulator, synthesize_pcm
 from simulator.catalog import weighted_length as billed_length
 from simulator.realtime import RealtimeSession
-from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
+from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY, policy
 
+REALTIME = "qwen3-tts-flash-realtime"
 TEXT = "你好，世界。Hello there! How are you today"
 
 
@@ -55,6 +55,28 @@ async def session(socket_enabled: None) -> AsyncIterator[aiohttp.ClientSession]:
         yield client_session
 
 
+def client_of(
+    session: aiohttp.ClientSession, base_url: str, key: str = CHINA_KEY, **timeouts: float
+) -> QwenTTSClient:
+    """A client of a (simulated or scripted) service, with fast retries."""
+    return QwenTTSClient(session, key, base_url=base_url, policy=policy(**timeouts))
+
+
+async def chunks(*parts: str, pause: float = 0.0) -> AsyncIterator[str]:
+    """Text arriving bit by bit."""
+    for part in parts:
+        await asyncio.sleep(pause)
+        yield part
+
+
+async def speak(
+    client: QwenTTSClient, text: str | AsyncIterator[str], **options: Any
+) -> tuple[bytes, SpeechStream]:
+    """All the audio of a realtime speech, and the speech (for its usage and ids)."""
+    stream = client.stream(text, SpeechOptions(**({"model": REALTIME} | options)))
+    return b"".join([chunk async for chunk in stream]), stream
+
+
 def expected_pcm(record: RealtimeSession, **kwargs: Any) -> bytes:
     """The audio of the segments the simulator committed, as the simulator makes it."""
     voice = record.session["voice"]
@@ -62,60 +84,65 @@ def expected_pcm(record: RealtimeSession, **kwargs: Any) -> bytes:
     return b"".join(synthesize_pcm(s, voice, model=model, **kwargs) for s in record.segments)
 
 
-def realtime_tasks() -> list[asyncio.Task[Any]]:
-    """The client's tasks still alive."""
+def client_tasks() -> list[asyncio.Task[Any]]:
+    """The client's tasks still alive (the simulator shares the event loop)."""
     return [
         task
         for task in asyncio.all_tasks()
-        if task.get_name().startswith("qwen-tts realtime") and not task.done()
+        if task.get_name().startswith("qwen-tts") and not task.done()
     ]
 
 
 async def test_whole_text_audio_equals_the_service_audio(
     session: aiohttp.ClientSession, china: DashScopeSimulator
 ) -> None:
-    """server_commit: the simulator commits by sentence; the audio is theirs, byte for byte."""
-    synthesis = await realtime_synthesize(session, CHINA_KEY, TEXT, base_url=china.base_url)
+    """A whole text is one piece, committed once; the audio is the service's, byte for byte."""
+    pcm, speech = await speak(client_of(session, china.base_url), TEXT)
     (record,) = china.realtime_sessions
-    assert record.segments == ["你好，世界。Hello there!", " How are you today"]
-    assert synthesis.pcm == expected_pcm(record)
-    assert synthesis.usage == Usage(
-        characters=sum(billed_length(s.strip()) for s in record.segments)
-    )
-    assert synthesis.request_ids == (record.session_id, *record.response_ids)
-    assert synthesis.format.sample_rate == 24000
+    assert record.segments == [TEXT]
+    assert pcm == expected_pcm(record)
+    assert speech.usage == Usage(characters=billed_length(TEXT))
+    assert speech.request_ids == (record.session_id, *record.response_ids)
+    assert speech.format.sample_rate == 24000
     assert record.finished
     assert record.close_code == 1000
 
 
 async def test_session_shape(session: aiohttp.ClientSession, china: DashScopeSimulator) -> None:
-    """Headers, query, session.update and the order of the client's events."""
-    options = RealtimeOptions(
-        voice="Ethan", language="English", speech_rate=1.5, pitch_rate=0.8, volume=60
-    )
-    speech = realtime_stream(
+    """Headers, query, session.update, and each piece appended and committed in order."""
+    client = QwenTTSClient(
         session,
         CHINA_KEY,
-        ["Hi.\x07 ", "Bye."],
-        options,
         base_url=china.base_url + "/",
         workspace="ws-1",
+        user_agent="my-app/2",
+        policy=policy(),
     )
-    pcm = b"".join([chunk async for chunk in speech])
+    pcm, speech = await speak(
+        client,
+        chunks("Hi.\x07 ", "<speak>Bye.</speak>", pause=0.3),
+        voice="Ethan",
+        language=Language.ENGLISH,
+        speech_rate=1.5,
+        pitch_rate=0.8,
+        volume=60,
+    )
     (record,) = china.realtime_sessions
-    assert record.model == DEFAULT_REALTIME_MODEL
+    assert record.query == {"model": REALTIME}
     assert record.headers["Authorization"] == f"Bearer {CHINA_KEY}"
     assert record.headers["X-DashScope-WorkSpace"] == "ws-1"
-    assert record.headers["User-Agent"].startswith("qwen-tts-home-assistant/")
+    assert record.headers["User-Agent"] == "my-app/2"
     assert record.event_types == [
         "session.update",
         "input_text_buffer.append",
+        "input_text_buffer.commit",
         "input_text_buffer.append",
+        "input_text_buffer.commit",
         "session.finish",
     ]
     assert record.events[0]["session"] == {
         "voice": "Ethan",
-        "mode": "server_commit",
+        "mode": "commit",
         "language_type": "English",
         "response_format": "pcm",
         "sample_rate": 24000,
@@ -123,73 +150,27 @@ async def test_session_shape(session: aiohttp.ClientSession, china: DashScopeSim
         "pitch_rate": 0.8,
         "volume": 60,
     }
-    # Control characters are stripped from every chunk.
-    assert [event.get("text") for event in record.events[1:3]] == ["Hi. ", "Bye."]
+    # Cleaned as on every path: control characters and SSML removed.
+    assert [event.get("text") for event in record.events[1::2][:2]] == ["Hi.", "Bye."]
     assert all(event["event_id"] for event in record.events)
-    assert record.segments == ["Hi.", " Bye."]
-    expected = expected_pcm(record, language_type="English", speech_rate=1.5)
-    assert pcm == expected
-    assert speech.session_id == record.session_id
-    assert speech.response_ids == tuple(record.response_ids)
+    assert record.segments == ["Hi.", "Bye."]
+    assert pcm == expected_pcm(record, language_type="English", speech_rate=1.5)
+    assert speech.request_ids == (record.session_id, *record.response_ids)
     assert speech.first_audio_at is not None
-
-
-async def test_speech_options_are_converted(
-    session: aiohttp.ClientSession, china: DashScopeSimulator
-) -> None:
-    """HTTP options work too: an HTTP model is replaced by the default realtime model."""
-    options = SpeechOptions(
-        voice="Dylan", language="Chinese", speech_rate=0.5, pitch_rate=1.2, volume=80
-    )
-    synthesis = await realtime_synthesize(
-        session, CHINA_KEY, "<speak>你好。</speak>", options, base_url=china.base_url
-    )
-    (record,) = china.realtime_sessions
-    assert record.model == DEFAULT_REALTIME_MODEL
-    assert record.segments == ["你好。"]  # SSML removed from a whole text
-    assert record.session | {"model": None} == {
-        "model": None,
-        "voice": "Dylan",
-        "mode": "server_commit",
-        "language_type": "Chinese",
-        "response_format": "pcm",
-        "sample_rate": 24000,
-        "speech_rate": 0.5,
-        "pitch_rate": 1.2,
-        "volume": 80,
-    }
-    assert synthesis.pcm == expected_pcm(record, language_type="Chinese", speech_rate=0.5)
-    assert RealtimeOptions.from_speech_options(SpeechOptions(model="qwen-tts-realtime")).model == (
-        "qwen-tts-realtime"
-    )
 
 
 async def test_legacy_realtime_model(
     session: aiohttp.ClientSession, china: DashScopeSimulator
 ) -> None:
-    """qwen-tts-realtime: 24 kHz PCM, its own voices."""
-    options = RealtimeOptions(model="qwen-tts-realtime", voice="Serena")
-    synthesis = await realtime_synthesize(
-        session, CHINA_KEY, "Hello.", options, base_url=china.base_url
-    )
+    """qwen-tts-realtime: 24 kHz PCM, its own voices, and none of the voice controls."""
+    client = client_of(session, china.base_url)
+    pcm, _ = await speak(client, "Hello.", model="qwen-tts-realtime", voice="Serena")
     (record,) = china.realtime_sessions
     assert record.query == {"model": "qwen-tts-realtime"}
-    assert synthesis.pcm == expected_pcm(record)
-
-
-async def test_commit_mode_commits_the_whole_text_once(
-    session: aiohttp.ClientSession, china: DashScopeSimulator
-) -> None:
-    """commit mode: the client commits at the end of the text; one response for all of it."""
-    options = RealtimeOptions(mode="commit")
-    synthesis = await realtime_synthesize(
-        session, CHINA_KEY, TEXT, options, base_url=china.base_url
-    )
-    (record,) = china.realtime_sessions
-    assert record.event_types[-2:] == ["input_text_buffer.commit", "session.finish"]
-    assert record.segments == [TEXT]
-    assert len(synthesis.request_ids) == 2
-    assert synthesis.pcm == expected_pcm(record)
+    assert pcm == expected_pcm(record)
+    with pytest.raises(UnsupportedOptionError):
+        await speak(client, "Hello.", model="qwen-tts-realtime", voice="Serena", volume=80)
+    assert len(china.realtime_sessions) == 1
 
 
 async def test_first_audio_arrives_before_the_text_ends(
@@ -207,47 +188,39 @@ async def test_first_audio_arrives_before_the_text_ends(
             sent_after_audio.append(token)
             yield token
 
-    speech = realtime_stream(session, CHINA_KEY, llm(), base_url=china.base_url)
-    chunks = []
-    async for chunk in speech:
+    stream = client_of(session, china.base_url).stream(llm(), SpeechOptions(model=REALTIME))
+    received = []
+    async for chunk in stream:
         first_audio.set()
-        chunks.append(chunk)
+        received.append(chunk)
     (record,) = china.realtime_sessions
     assert sent_after_audio == [" writing", " this."]
-    assert record.segments == ["Hello there.", " Still writing this."]
-    assert b"".join(chunks) == expected_pcm(record)
+    assert record.segments == ["Hello there.", "Still writing this."]
+    assert b"".join(received) == expected_pcm(record)
 
 
 async def test_slow_text_is_not_a_timeout(
     session: aiohttp.ClientSession, china: DashScopeSimulator
 ) -> None:
-    """The read limit counts the service's silence only while it owes an answer."""
-
-    async def slow() -> AsyncIterator[str]:
-        for token in ["One", " two", " three."]:
-            await asyncio.sleep(0.15)
-            yield token
-
-    synthesis = await realtime_synthesize(
-        session, CHINA_KEY, "x", base_url=china.base_url, timeouts=Timeouts(read=0.3)
-    )
-    assert synthesis.pcm
-    speech = realtime_stream(
-        session, CHINA_KEY, slow(), base_url=china.base_url, timeouts=Timeouts(read=0.3)
-    )
-    assert b"".join([chunk async for chunk in speech])
+    """Silence counts only while the service owes audio: a slow writer is not a timeout."""
+    client = client_of(session, china.base_url, silence=0.3)
+    pcm, _ = await speak(client, chunks("One.", " Two.", " Three.", pause=0.5))
+    assert pcm == expected_pcm(china.realtime_sessions[0])
+    assert china.realtime_sessions[0].segments == ["One.", "Two.", "Three."]
 
 
 async def test_empty_text_needs_no_session(
     session: aiohttp.ClientSession, china: DashScopeSimulator
 ) -> None:
     """A whole text with nothing to say fails at once; an empty stream is simply silent."""
+    client = client_of(session, china.base_url)
     with pytest.raises(EmptyTextError):
-        await realtime_synthesize(session, CHINA_KEY, " \x00 ", base_url=china.base_url)
+        await speak(client, " \x00 ")
     assert china.realtime_sessions == []
-    speech = realtime_stream(session, CHINA_KEY, ["", "  "], base_url=china.base_url)
-    assert [chunk async for chunk in speech] == []
+    pcm, _ = await speak(client, chunks("", "  "))
+    assert pcm == b""
     assert china.realtime_sessions[0].finished
+    assert china.realtime_sessions[0].event_types == ["session.update", "session.finish"]
 
 
 def _handshake(status: int, code: str) -> dict[str, Any]:
@@ -262,13 +235,8 @@ ERROR_CASES: list[tuple[str, dict[str, Any], type[DashScopeError]]] = [
     ("500 handshake", _handshake(500, "InternalError"), ServerError),
     ("503 handshake", _handshake(503, "ModelUnavailable"), ServerError),
     ("denied model", {"denied": True}, AccessDeniedError),
-    ("unknown model", {"options": RealtimeOptions(model="qwen3-tts-flash")}, NotFoundError),
-    ("invalid voice", {"options": RealtimeOptions(voice="Nobody")}, InvalidVoiceError),
-    (
-        "legacy model at 16 kHz",
-        {"options": RealtimeOptions(model="qwen-tts-realtime", sample_rate=16000)},
-        InvalidRequestError,
-    ),
+    ("unknown model", {"options": {"model": "qwen3-tts-flash-realtime-2099-01-01"}}, NotFoundError),
+    ("invalid voice", {"options": {"voice": "Nobody"}}, InvalidVoiceError),
     ("moderation", {"text": "Say FORBIDDEN things."}, ContentModerationError),
     (
         "error event mid-response",
@@ -302,18 +270,12 @@ async def test_errors_map_to_the_client_errors(
     if fault := setup.get("fault"):
         china.realtime_fault(**fault)
     if setup.get("denied"):
-        china.config.denied_models = frozenset({DEFAULT_REALTIME_MODEL})
+        china.config.denied_models = frozenset({REALTIME})
+    client = client_of(session, china.base_url, setup.get("key", CHINA_KEY), silence=0.3)
     with pytest.raises(DashScopeError) as raised:
-        await realtime_synthesize(
-            session,
-            setup.get("key", CHINA_KEY),
-            setup.get("text", "One. Two. Three."),
-            setup.get("options"),
-            base_url=china.base_url,
-            timeouts=Timeouts(read=0.3),
-        )
+        await speak(client, setup.get("text", "One. Two. Three."), **setup.get("options", {}))
     assert type(raised.value) is error, raised.value
-    assert realtime_tasks() == []
+    assert client_tasks() == []
 
 
 async def test_handshake_failures_are_retried(
@@ -322,12 +284,12 @@ async def test_handshake_failures_are_retried(
     """429 and 5xx before the upgrade are retried (nothing was sent yet); 401 is not."""
     china.realtime_fault("handshake", status=500, code="InternalError")
     china.realtime_fault("handshake", status=429, code="Throttling")
-    synthesis = await realtime_synthesize(session, CHINA_KEY, "Hi.", base_url=china.base_url)
+    pcm, _ = await speak(client_of(session, china.base_url), "Hi.")
     assert [record.status for record in china.realtime_sessions] == [500, 429, 101]
-    assert synthesis.pcm == expected_pcm(china.realtime_sessions[-1])
+    assert pcm == expected_pcm(china.realtime_sessions[-1])
     china.clear()
     with pytest.raises(AuthenticationError) as raised:
-        await realtime_synthesize(session, "sk-wrong", "Hi.", base_url=china.base_url)
+        await speak(client_of(session, china.base_url, "sk-wrong"), "Hi.")
     assert raised.value.status == 401
     assert len(china.realtime_sessions) == 1
 
@@ -339,10 +301,37 @@ async def test_rate_limit_error_keeps_retry_after(
     china.config.retry_after = "7"
     china.realtime_fault("handshake", status=429, code="Throttling", count=3)
     with pytest.raises(RateLimitError) as raised:
-        await realtime_synthesize(session, CHINA_KEY, "Hi.", base_url=china.base_url)
+        await speak(client_of(session, china.base_url), "Hi.")
     assert raised.value.retry_after == 7.0
     # Longer than the policy's longest wait: not retried.
     assert len(china.realtime_sessions) == 1
+
+
+async def test_sessions_count_against_the_client_limit(
+    session: aiohttp.ClientSession, china: DashScopeSimulator
+) -> None:
+    """A realtime session holds one of the client's request slots for its whole life."""
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, policy=policy())
+    limit = client.policy.limits.max_concurrent_requests
+    release = asyncio.Event()
+
+    async def held() -> AsyncIterator[str]:
+        yield "Hi. "
+        await release.wait()
+
+    streams = [client.stream(held(), SpeechOptions(model=REALTIME)) for _ in range(limit)]
+    iterators = [aiter(stream) for stream in streams]
+    await asyncio.gather(*(anext(iterator) for iterator in iterators))  # all sessions open
+    # Every slot is taken by a session: an HTTP request waits until one ends.
+    http = asyncio.create_task(client.synthesize("Hello."))
+    await asyncio.sleep(0.3)
+    assert not http.done()
+    assert china.generation_requests == []
+    release.set()
+    for iterator in iterators:
+        async for _ in iterator:
+            pass
+    assert (await http).pcm == synthesize_pcm("Hello.", "Cherry")
 
 
 async def test_cannot_connect(session: aiohttp.ClientSession) -> None:
@@ -351,7 +340,7 @@ async def test_cannot_connect(session: aiohttp.ClientSession) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(CannotConnectError):
-        await realtime_synthesize(session, CHINA_KEY, "Hi.", base_url=f"http://127.0.0.1:{port}")
+        await speak(client_of(session, f"http://127.0.0.1:{port}"), "Hi.")
 
 
 async def test_a_failing_text_source_fails_the_speech(
@@ -365,9 +354,8 @@ async def test_a_failing_text_source_fails_the_speech(
         raise ValueError("the language model failed")
 
     with pytest.raises(ValueError, match="language model failed"):
-        async for _ in realtime_stream(session, CHINA_KEY, broken(), base_url=china.base_url):
-            pass
-    assert realtime_tasks() == []
+        await speak(client_of(session, china.base_url), broken())
+    assert client_tasks() == []
     await asyncio.sleep(0.05)
     assert not china.realtime_sessions[0].finished
 
@@ -387,17 +375,21 @@ async def test_closing_the_stream_stops_everything(
         finally:
             source_closed.set()
 
-    speech = realtime_stream(session, CHINA_KEY, endless(), base_url=china.base_url)
-    async for _ in speech:
-        break
+    stream = client_of(session, china.base_url).stream(endless(), SpeechOptions(model=REALTIME))
+    iterator = aiter(stream)
+    assert await anext(iterator)
     async with asyncio.timeout(1):
-        await speech.aclose()
+        await iterator.aclose()
     assert source_closed.is_set()
-    assert realtime_tasks() == []
+    assert client_tasks() == []
     await asyncio.sleep(0.1)
     (record,) = china.realtime_sessions
     assert not record.finished
-    assert record.event_types == ["session.update", "input_text_buffer.append"]
+    assert record.event_types == [
+        "session.update",
+        "input_text_buffer.append",
+        "input_text_buffer.commit",
+    ]
 
 
 async def test_cancelling_the_consumer_stops_everything(
@@ -413,7 +405,8 @@ async def test_cancelling_the_consumer_stops_everything(
         yield "never"
 
     async def consume() -> None:
-        async for _ in realtime_stream(session, CHINA_KEY, endless(), base_url=china.base_url):
+        stream = client_of(session, china.base_url).stream(endless(), SpeechOptions(model=REALTIME))
+        async for _ in stream:
             got_audio.set()
 
     task = asyncio.create_task(consume())
@@ -422,9 +415,9 @@ async def test_cancelling_the_consumer_stops_everything(
     async with asyncio.timeout(1):
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    assert realtime_tasks() == []
+    assert client_tasks() == []
     for _ in range(100):  # the simulator's handler returns once it sees the client leave
-        if _server_saw_close(china):
+        if any(request.path == "/api-ws/v1/realtime" for request in china.requests):
             break
         await asyncio.sleep(0.02)
     else:
@@ -432,60 +425,20 @@ async def test_cancelling_the_consumer_stops_everything(
     assert not china.realtime_sessions[0].finished
 
 
-def _server_saw_close(china: DashScopeSimulator) -> bool:
-    # The simulator logs the WebSocket request once its handler returns (the client left).
-    return any(request.path == "/api-ws/v1/realtime" for request in china.requests)
-
-
-async def test_iterating_twice_is_refused(
-    session: aiohttp.ClientSession, china: DashScopeSimulator
-) -> None:
-    """A realtime speech is one session."""
-    speech = RealtimeSpeech(session, CHINA_KEY, "Hi.", base_url=china.base_url)
-    assert "Hi" not in repr(speech)
-    assert CHINA_KEY not in repr(speech)
-    await speech.aclose()  # harmless before iteration
-    assert [chunk async for chunk in speech]
-    with pytest.raises(RuntimeError):
-        aiter(speech)
-
-
 @pytest.mark.parametrize(
     ("base_url", "expected"),
     [
         ("https://dashscope.aliyuncs.com", "wss://dashscope.aliyuncs.com/api-ws/v1/realtime"),
         (
-            "https://dashscope-intl.aliyuncs.com/",
+            "https://dashscope-intl.aliyuncs.com",
             "wss://dashscope-intl.aliyuncs.com/api-ws/v1/realtime",
         ),
         ("http://127.0.0.1:8750", "ws://127.0.0.1:8750/api-ws/v1/realtime"),
-        ("https://proxy.example/dashscope/", "wss://proxy.example/dashscope/api-ws/v1/realtime"),
     ],
 )
 def test_realtime_url(base_url: str, expected: str) -> None:
-    """The WebSocket URL follows the HTTP base URL's scheme, host and path."""
-    assert realtime_url(base_url, "qwen3-tts-flash-realtime") == (
-        expected + "?model=qwen3-tts-flash-realtime"
-    )
-
-
-@pytest.mark.parametrize(
-    ("code", "message", "error"),
-    [
-        ("invalid_value", "Invalid voice specified", InvalidVoiceError),
-        ("invalid_value", "Invalid sample_rate", InvalidRequestError),
-        ("invalid_value", "Model not found: 'x'", NotFoundError),
-        ("data_inspection_failed", "no", ContentModerationError),
-        ("InvalidApiKey", "Invalid API-key provided.", AuthenticationError),
-        ("Throttling.RateQuota", "slow down", RateLimitError),
-        ("InternalError.Algo", "oops", ServerError),
-        ("DataInspectionFailed", "no", ContentModerationError),
-        (None, "something", DashScopeError),
-    ],
-)
-def test_error_codes(code: str | None, message: str, error: type[DashScopeError]) -> None:
-    """Realtime snake_case codes and the HTTP API's codes are both understood."""
-    assert type(realtime_error(code, message)) is error
+    """The WebSocket URL follows the HTTP base URL's scheme and host."""
+    assert str(realtime_url(Endpoint(base_url, "k"), REALTIME)) == f"{expected}?model={REALTIME}"
 
 
 # A scripted service: the variants the protocol notes leave open (WAV headers, binary audio,
@@ -494,8 +447,11 @@ def test_error_codes(code: str | None, message: str, error: type[DashScopeError]
 type Frame = dict[str, Any] | bytes | str | tuple[int, str]
 
 
-async def scripted_service(frames: list[Frame]) -> TestServer:
-    """A realtime service that answers session.update with frames, then waits for the client."""
+async def scripted_service(frames: list[Frame], *, hold: bool = False) -> TestServer:
+    """A realtime service that answers session.update with frames, then waits for the client.
+
+    With hold, it then keeps the socket open without a word until the client leaves.
+    """
 
     async def handler(request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse()
@@ -549,14 +505,24 @@ async def test_service_variants_are_understood(session: aiohttp.ClientSession) -
     ]
     server = await scripted_service(frames)
     try:
-        speech = realtime_stream(session, CHINA_KEY, "Hi.", base_url=str(server.make_url("/")))
-        pcm = b"".join([chunk async for chunk in speech])
+        pcm, speech = await speak(client_of(session, str(server.make_url("/"))), "Hi.")
     finally:
         await server.close()
     assert pcm == PCM + b"\x01\x00\x02\x00"
     assert speech.usage == Usage(characters=7)
-    assert speech.session_id == "sess_x"
-    assert speech.response_ids == ("resp_1",)
+    assert speech.request_ids == ("sess_x", "resp_1")
+
+
+async def test_answered_session_held_open_ends_at_once(session: aiohttp.ClientSession) -> None:
+    """Every piece answered and finish sent, but no session.finished: the speech ends anyway."""
+    frames: list[Frame] = [UPDATED, _delta(PCM), {"type": "response.done", "usage": {}}]
+    server = await scripted_service(frames)
+    try:
+        async with asyncio.timeout(5):
+            pcm, _ = await speak(client_of(session, str(server.make_url("/")), silence=30), "Hi.")
+    finally:
+        await server.close()
+    assert pcm == PCM
 
 
 @pytest.mark.parametrize(
@@ -574,29 +540,35 @@ async def test_service_variants_are_understood(session: aiohttp.ClientSession) -
         ),
         ([UPDATED, (1011, "going away")], StreamError, "1011: going away"),
         ([UPDATED, (1011, "[1]")], StreamError, "1011"),
-        ([UPDATED, "{not json"], StreamError, "malformed"),
-        ([UPDATED, "[1, 2]"], StreamError, "unexpected event"),
-        ([UPDATED, {"type": "response.audio.delta", "delta": "@@@"}], StreamError, "undecodable"),
-        ([UPDATED, _delta(b"RIFF\x00\x00"), {"type": "response.done"}], StreamError, "header"),
-        ([b"\x00\x00"], StreamError, "before session.updated"),
+        ([UPDATED, "{not json"], ProtocolError, "malformed"),
+        ([UPDATED, "[1, 2]"], ProtocolError, "not an object"),
+        ([UPDATED, {"type": "response.audio.delta", "delta": "@@@"}], ProtocolError, "undecodable"),
+        ([UPDATED, {"type": "response.audio.delta", "delta": 7}], ProtocolError, "unexpected"),
+        ([UPDATED, _delta(b"RIFF\x00\x00"), {"type": "response.done"}], ProtocolError, "header"),
+        ([b"\x00\x00"], ProtocolError, "before session.updated"),
         (
             [UPDATED, {"type": "error", "code": "Arrearage", "message": "pay"}],
             DashScopeError,
             "pay",
+        ),
+        (
+            [UPDATED, {"type": "error", "error": {"code": 42, "message": ["x"]}}],
+            DashScopeError,
+            "reported an error",
         ),
     ],
 )
 async def test_service_failures_are_understood(
     session: aiohttp.ClientSession, frames: list[Frame], error: type[DashScopeError], fragment: str
 ) -> None:
-    """Errors in close reasons, malformed frames, broken audio."""
+    """Errors in close reasons, malformed frames, broken audio: typed errors, never raw ones."""
     server = await scripted_service(frames)
     try:
         with pytest.raises(error, match=fragment):
-            await realtime_synthesize(session, CHINA_KEY, "Hi.", base_url=str(server.make_url("/")))
+            await speak(client_of(session, str(server.make_url("/"))), "Hi.")
     finally:
         await server.close()
-    assert realtime_tasks() == []
+    assert client_tasks() == []
 
 
 async def test_odd_handshakes(session: aiohttp.ClientSession) -> None:
@@ -610,27 +582,22 @@ async def test_odd_handshakes(session: aiohttp.ClientSession) -> None:
     async def plain(request: web.Request) -> web.StreamResponse:
         return web.Response(text="hello")
 
-    app = web.Application()
-    app.router.add_get("/slow/api-ws/v1/realtime", slow)
-    app.router.add_get("/plain/api-ws/v1/realtime", plain)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    servers = []
+    for handler in (slow, plain):
+        app = web.Application()
+        app.router.add_get("/api-ws/v1/realtime", handler)
+        server = TestServer(app, host="127.0.0.1")
+        await server.start_server()
+        servers.append(server)
     try:
         with pytest.raises(RequestTimeoutError):
-            await realtime_synthesize(
-                session,
-                CHINA_KEY,
-                "Hi.",
-                base_url=str(server.make_url("/slow")),
-                timeouts=Timeouts(connect=0.1, read=0.1),
-            )
+            await speak(client_of(session, str(servers[0].make_url("/")), deadline_base=0.3), "Hi.")
         release.set()
         with pytest.raises(DashScopeError, match="HTTP 200"):
-            await realtime_synthesize(
-                session, CHINA_KEY, "Hi.", base_url=str(server.make_url("/plain"))
-            )
+            await speak(client_of(session, str(servers[1].make_url("/"))), "Hi.")
     finally:
-        await server.close()
+        for server in servers:
+            await server.close()
 
 
 async def test_corrupt_frame_is_a_stream_error(session: aiohttp.ClientSession) -> None:
@@ -656,8 +623,10 @@ async def test_corrupt_frame_is_a_stream_error(session: aiohttp.ClientSession) -
     received: list[bytes] = []
 
     async def listen() -> None:
-        speech = realtime_stream(session, CHINA_KEY, "Hi.", base_url=str(server.make_url("/")))
-        async for chunk in speech:
+        stream = client_of(session, str(server.make_url("/"))).stream(
+            "Hi.", SpeechOptions(model=REALTIME)
+        )
+        async for chunk in stream:
             received.append(chunk)
 
     try:
@@ -666,4 +635,4 @@ async def test_corrupt_frame_is_a_stream_error(session: aiohttp.ClientSession) -
     finally:
         await server.close()
     assert b"".join(received) == PCM
-    assert realtime_tasks() == []
+    assert client_tasks() == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.qwen_tts.dashscope.sse import ServerSentEvent, SseParser
+from custom_components.qwen_tts.aioqwentts.sse import ServerSentEvent, SseParser
 
 DASHSCOPE_STREAM = (
     'id:1\nevent:result\n:HTTP_STATUS/200\ndata:{"output":{"finish_reason":"null"},"x":"你好"}\n\n'

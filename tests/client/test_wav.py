@@ -6,7 +6,7 @@ import struct
 
 import pytest
 
-from custom_components.qwen_tts.dashscope.wav import (
+from custom_components.qwen_tts.aioqwentts.wav import (
     PcmFormat,
     PcmStreamDecoder,
     WavFormatError,

@@ -15,13 +15,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 
+from custom_components.qwen_tts.aioqwentts import REGION_BASE_URLS, Region
 from custom_components.qwen_tts.const import (
     CONF_BASE_URL,
     CONF_REGION,
     DOMAIN,
     SUBENTRY_VOICE_PROFILE,
 )
-from custom_components.qwen_tts.dashscope import REGION_BASE_URLS, Region
 from custom_components.qwen_tts.profiles import DEFAULT_PROFILE, profile_title
 from simulator import DashScopeSimulator
 from tests.conftest import CHINA_KEY

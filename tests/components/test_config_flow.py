@@ -26,6 +26,7 @@ import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qwen_tts.aioqwentts import MODELS, REGION_BASE_URLS, Region
 from custom_components.qwen_tts.config_flow import REGION_LABELS
 from custom_components.qwen_tts.const import (
     CONF_BASE_URL,
@@ -41,9 +42,8 @@ from custom_components.qwen_tts.const import (
     REGION_DETECT,
     SUBENTRY_VOICE_PROFILE,
 )
-from custom_components.qwen_tts.dashscope import MODELS, REGION_BASE_URLS, Region
 from custom_components.qwen_tts.profiles import DEFAULT_PROFILE
-from simulator import GENERATION_PATH, DashScopeSimulator, SimulatorConfig
+from simulator import DashScopeSimulator, SimulatorConfig
 from simulator.validation import INVALID_VOICE
 from tests.components.conftest import PROFILE_ID, make_entry
 from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
@@ -392,7 +392,7 @@ FORM_ERRORS = [
         _fail(503, "ServiceUnavailable", count=ATTEMPTS), "cannot_connect", ATTEMPTS, id="503"
     ),
     pytest.param(lambda sim: sim.cut_stream(0), "cannot_connect", 1, id="stream-cut"),
-    pytest.param(lambda sim: sim.malformed_frame(1), "cannot_connect", 1, id="malformed-frame"),
+    pytest.param(lambda sim: sim.malformed_frame(1), "bad_answer", 1, id="malformed-frame"),
     pytest.param(
         _fail(400, "InvalidParameter", "Unsupported parameter."), "invalid_endpoint", 1, id="400"
     ),
@@ -516,11 +516,28 @@ async def _start_custom(hass: HomeAssistant, key: str = CHINA_KEY) -> Result:
     return result
 
 
-@pytest.mark.parametrize("url", ["ftp://x", "not a url", "http://", "   ", "//host:80"])
+@pytest.mark.parametrize(
+    ("url", "error"),
+    [
+        ("ftp://x", "invalid_url_scheme"),
+        ("not a url", "invalid_url_scheme"),
+        ("http://", "invalid_url_host"),
+        ("   ", "invalid_url_scheme"),
+        ("//host:80", "invalid_url_scheme"),
+        ("http://[::1", "invalid_url_host"),
+        ("http://host:99999", "invalid_url_host"),
+        ("https://user:secret@dashscope.aliyuncs.com", "invalid_url_userinfo"),
+        ("https://dashscope.aliyuncs.com?region=cn", "invalid_url_query"),
+        ("https://dashscope.aliyuncs.com/?", "invalid_url_query"),
+        ("https://dashscope.aliyuncs.com#top", "invalid_url_fragment"),
+        ("https://dashscope.aliyuncs.com/api/v1/services", "invalid_url_path"),
+        ("https://proxy.example/dashscope", "invalid_url_path"),
+    ],
+)
 async def test_custom_invalid_url_then_recovery(
-    hass: HomeAssistant, china: DashScopeSimulator, url: str
+    hass: HomeAssistant, china: DashScopeSimulator, url: str, error: str
 ) -> None:
-    """Only http(s) URLs with a host are tried; then a good one with a trailing slash is kept."""
+    """Only a plain http(s) host is tried, each refusal saying why; then a good one is kept."""
     result = await _start_custom(hass)
     assert set(fields(result)) == {CONF_BASE_URL, CONF_WORKSPACE, CONF_API_KEY}
     assert suggested(result) == {}
@@ -529,11 +546,12 @@ async def test_custom_invalid_url_then_recovery(
 
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "custom"
-    assert result["errors"] == {CONF_BASE_URL: "invalid_url"}
+    assert result["errors"] == {CONF_BASE_URL: error}
     assert suggested(result) == {CONF_BASE_URL: url}
     assert not china.requests
 
-    result = await submit(hass, result, {CONF_BASE_URL: f"  {china.base_url}/  "})
+    # Trailing slashes, spaces and the SDK's /api/v1 suffix are what users paste: accepted.
+    result = await submit(hass, result, {CONF_BASE_URL: f"  {china.base_url}/api/v1/  "})
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     host = china.base_url.removeprefix("http://")
@@ -578,10 +596,16 @@ async def test_custom_errors_then_recovery(
     assert result["errors"] == {"base": "cannot_connect"}
     assert suggested(result) == {CONF_BASE_URL: closed_url, CONF_WORKSPACE: "ws-1"}
 
-    # The /api path belongs to the client, not to the base URL: the simulator refuses such a URL.
+    # The /api path belongs to the client, not to the base URL: refused before any request.
     result = await submit(hass, result, {CONF_BASE_URL: f"{china.base_url}/api"})
+    assert result["errors"] == {CONF_BASE_URL: "invalid_url_path"}
+    assert china.requests == []
+
+    # A host that is not DashScope at all (the simulator refuses unknown paths as the service
+    # refuses a wrong host): the service's own words.
+    china.fail_next(400, "InvalidParameter", "url error, please check url！")
+    result = await submit(hass, result, {CONF_BASE_URL: china.base_url})
     assert result["errors"] == {"base": "invalid_endpoint"}
-    assert [(r.path, r.status) for r in china.requests] == [("/api" + GENERATION_PATH, 400)]
 
     china.fail_next(403, "Workspace.AccessDenied", "Workspace access denied.")
     result = await submit(hass, result, {CONF_BASE_URL: china.base_url})

@@ -3,8 +3,9 @@
 Each row: a fault the simulator injects, and what the user must get — audio, or the translated
 error that says what to do — within bounded time, with no task, connection or file left behind.
 The client's time limits, chosen for a voice assistant that should answer or fail within seconds
-(stated in dashscope/client.py `Timeouts`): 10 s to connect, 20 s of silence while reading, 60 s
-for a whole audio download; 429 and 5xx are retried three times in all with jittered backoff.
+(stated in aioqwentts/policy.py `Timeouts`): 10 s to connect, 20 s of silence while audio is owed,
+an overall deadline of 25 s + 0.1 s a character; 429 and 5xx are retried three times in all with
+jittered backoff.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncGenerator, Callable, Iterator
 import contextlib
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 import socket
@@ -28,10 +30,11 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qwen_tts.aioqwentts import RetryPolicy
+from custom_components.qwen_tts.aioqwentts.wav import read_wav
 from custom_components.qwen_tts.const import DOMAIN
-from custom_components.qwen_tts.dashscope import RetryPolicy, Timeouts
-from custom_components.qwen_tts.dashscope.wav import read_wav
 from simulator import DashScopeSimulator, synthesize_pcm
+from tests.conftest import policy
 
 ENGINE = "tts.qwen_cherry_voice"
 TEXT = "今天天气很好，适合出门散步。The temperature is 22 degrees. 记得带上水！"
@@ -157,8 +160,8 @@ FAULTS: dict[str, Fault] = {
     ),
     "connection dropped before audio": Fault(lambda sim: sim.cut_stream(0), "stream_error", 1),
     "connection dropped mid-stream": Fault(lambda sim: sim.cut_stream(2), "stream_error", 1),
-    "malformed frame": Fault(lambda sim: sim.malformed_frame(0), "stream_error", 1),
-    "truncated frame mid-stream": Fault(lambda sim: sim.malformed_frame(2), "stream_error", 1),
+    "malformed frame": Fault(lambda sim: sim.malformed_frame(0), "protocol_error", 1),
+    "truncated frame mid-stream": Fault(lambda sim: sim.malformed_frame(2), "protocol_error", 1),
     # Audio variants: both must give exactly the service's samples.
     "WAV-first stream": Fault(configure(stream_audio_format="wav"), None),
     "PCM stream": Fault(configure(stream_audio_format="pcm"), None),
@@ -179,10 +182,7 @@ FAULTS: dict[str, Fault] = {
 @pytest.fixture(autouse=True)
 def short_timeouts() -> Iterator[None]:
     """The real limits are seconds; the same logic with a fraction of a second keeps CI fast."""
-    with patch(
-        "custom_components.qwen_tts.dashscope.transport.DEFAULT_TIMEOUTS",
-        Timeouts(connect=0.5, read=0.5, download=2.0),
-    ):
+    with patch("custom_components.qwen_tts.CLIENT_POLICY", policy(connect=0.5, silence=0.5)):
         yield
 
 
@@ -282,7 +282,8 @@ async def test_connect_timeout(
             filler.connect(("127.0.0.1", port))
     try:
         client = entry.runtime_data.client
-        with patch.object(client, "base_url", f"http://127.0.0.1:{port}"):
+        endpoint = dataclasses.replace(client.endpoint, base_url=f"http://127.0.0.1:{port}")
+        with patch.object(client, "endpoint", endpoint):
             async with asyncio.timeout(BOUND):
                 with pytest.raises(HomeAssistantError) as err:
                     await speak(hass)
@@ -319,12 +320,13 @@ async def text_never() -> AsyncGenerator[str]:
     yield ""
 
 
-STAGES: dict[str, tuple[Arrange, Callable[[], AsyncGenerator[str]], int]] = {
-    # name: (how the service behaves, the text, how many audio chunks to read before hanging up)
-    "waiting for text": (configure(), text_never, 0),
-    "waiting for the first event": (configure(first_chunk_latency=3.0), text_once, 0),
-    "during retry backoff": (fail(500, "InternalError", count=STORM), text_once, 0),
-    "mid-stream": (configure(chunk_interval=0.05), text_once, 2),
+STAGES: dict[str, tuple[Arrange, Callable[[], AsyncGenerator[str]], int, set[int]]] = {
+    # name: (how the service behaves, the text, how many audio chunks to read before hanging
+    # up, the statuses the service recorded: 499 for a request hung up on)
+    "waiting for text": (configure(), text_never, 0, set()),
+    "waiting for the first event": (configure(first_chunk_latency=3.0), text_once, 0, {499}),
+    "during retry backoff": (fail(500, "InternalError", count=STORM), text_once, 0, {500}),
+    "mid-stream": (configure(chunk_interval=0.05), text_once, 2, {499}),
 }
 
 
@@ -334,30 +336,34 @@ async def test_cancellation_at_every_stage(
     entry: MockConfigEntry,
     china: DashScopeSimulator,
     tts_cache_dir: Path,
-    stage: tuple[Arrange, Callable[[], AsyncGenerator[str]], int],
+    stage: tuple[Arrange, Callable[[], AsyncGenerator[str]], int, set[int]],
 ) -> None:
     """Hanging up ends every request, task and connection at once."""
-    arrange, source, chunks_before = stage
+    arrange, source, chunks_before, statuses = stage
+    china.clear()
     arrange(china)
-    audio = await open_stream(hass, source())
+    client = entry.runtime_data.client
     slow_backoff = RetryPolicy(base_delay=5.0, max_delay=5.0)
+    client.policy = dataclasses.replace(client.policy, retry=slow_backoff)
+    audio = await open_stream(hass, source())
 
     async def listen() -> None:
         for _ in range(chunks_before + 1):  # the header, then audio
             await anext(audio)
         await asyncio.Event().wait()
 
-    with patch("custom_components.qwen_tts.dashscope.transport.DEFAULT_RETRY", slow_backoff):
-        listener = asyncio.create_task(listen())
-        await asyncio.sleep(0.3)  # let the stage be reached
-        listener.cancel()
-        await asyncio.gather(listener, return_exceptions=True)
-        async with asyncio.timeout(BOUND):
-            await audio.aclose()
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0.3)  # let the stage be reached
+    listener.cancel()
+    await asyncio.gather(listener, return_exceptions=True)
+    async with asyncio.timeout(BOUND):
+        await audio.aclose()
     await assert_nothing_left(hass, tts_cache_dir)
-    # Requests still open when the listener left were hung up on (499), none left open.
+    # The request open when the listener left was hung up on (499); nothing completed behind
+    # the listener's back, and nothing was retried after it left.
     await asyncio.sleep(0.05)
-    assert all(r.status != 200 or r.streaming for r in china.generation_requests)
+    assert {r.status for r in china.generation_requests} == statuses
+    assert len(china.generation_requests) == len(statuses)
 
 
 async def test_no_connection_leaks_over_many_failures(

@@ -11,9 +11,9 @@ from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qwen_tts.aioqwentts.text import weighted_length
+from custom_components.qwen_tts.aioqwentts.wav import read_wav
 from custom_components.qwen_tts.const import DOMAIN
-from custom_components.qwen_tts.dashscope.text import weighted_length
-from custom_components.qwen_tts.dashscope.wav import read_wav
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.helpers import assert_spoken_in_order
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.qwen_tts.dashscope import MODELS, Dialect, Language, Model
+from custom_components.qwen_tts.aioqwentts import MODELS, Dialect, Language, Model
 from custom_components.qwen_tts.languages import (
     LANGUAGE_TAGS,
     LanguageTarget,

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator
+import dataclasses
 from dataclasses import dataclass
 import logging
 import re
-import sys
 from unittest.mock import patch
 
 from homeassistant import block_async_io
@@ -36,16 +36,17 @@ from homeassistant.helpers.aiohttp_client import async_get_clientsession
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qwen_tts.aioqwentts import RetryPolicy
+from custom_components.qwen_tts.aioqwentts.wav import read_wav
 from custom_components.qwen_tts.const import DOMAIN
-from custom_components.qwen_tts.dashscope import RetryPolicy
-from custom_components.qwen_tts.dashscope.wav import read_wav
 from simulator import DashScopeSimulator, synthesize_pcm
+from tests.conftest import FAST_POLICY
 
 ENGINE = "tts.qwen_cherry_voice"
 REQUESTS = 40
-#: The client's per-entry bound (`QwenTTSClient(max_concurrent_requests=4)`, as create_client
+#: The client's per-entry bound (`Limits.max_concurrent_requests`, as create_client
 #: makes it).
-ENTRY_BOUND = 8
+ENTRY_BOUND = FAST_POLICY.limits.max_concurrent_requests
 
 #: Chinese without whitespace: every character is one segment of the simulator's audio and no
 #: character is dropped at a piece boundary, so a text's audio is the same however the client
@@ -168,8 +169,9 @@ async def test_many_requests_at_once_under_throttling(
     caplog.set_level(logging.WARNING)
     retry = RetryPolicy(base_delay=0.2, max_delay=0.8, max_retry_after=1.0)
 
-    # The module that defines the retry policy holds the default the client reads.
-    with patch.object(sys.modules[RetryPolicy.__module__], "DEFAULT_RETRY", retry):
+    with patch(
+        "custom_components.qwen_tts.CLIENT_POLICY", dataclasses.replace(FAST_POLICY, retry=retry)
+    ):
         # The entry's client was made at set-up, before this patch: reload so that it gets it.
         assert await hass.config_entries.async_reload(entry.entry_id)
         china.clear()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 import re
+import sys
 from typing import Any
 
 from PIL import Image
@@ -184,8 +186,33 @@ def test_quality_scale_is_complete() -> None:
             assert len(rule["comment"].strip()) > 20, name
 
 
-def test_client_has_no_home_assistant_imports() -> None:
-    """The DashScope client stays a library: no Home Assistant imports."""
-    for path in (INTEGRATION / "dashscope").glob("*.py"):
-        assert "homeassistant" not in path.read_text(encoding="utf-8"), path.name
-    assert (INTEGRATION / "dashscope" / "py.typed").is_file()
+def test_client_imports_only_what_it_declares() -> None:
+    """The client stays a library: the standard library, aiohttp, yarl and itself, nothing else.
+
+    (No Home Assistant, and no import name shared with Alibaba's own SDK, `dashscope`.)
+    """
+    client = INTEGRATION / "aioqwentts"
+    allowed = set(sys.stdlib_module_names) | {"aiohttp", "yarl"}
+    modules = list(client.rglob("*.py"))
+    assert len(modules) > 10
+    for path in modules:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+    assert (client / "py.typed").is_file()
+    assert not (INTEGRATION / "dashscope").exists()
+
+
+def test_version_is_stated_once_in_substance() -> None:
+    """The version the integration reports (its User-Agent) is the manifest's."""
+    from custom_components.qwen_tts.const import VERSION  # noqa: PLC0415
+
+    manifest = json.loads((INTEGRATION / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["version"] == VERSION

@@ -42,7 +42,7 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.qwen_tts.dashscope.wav import read_wav, wav_header
+from custom_components.qwen_tts.aioqwentts.wav import read_wav, wav_header
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.helpers import assert_spoken_in_order
 

@@ -10,8 +10,9 @@ from homeassistant.components.tts.const import DATA_COMPONENT
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.qwen_tts.dashscope.wav import read_wav
+from custom_components.qwen_tts.aioqwentts.wav import read_wav
 from simulator import DashScopeSimulator, synthesize_pcm
+from simulator.catalog import weighted_length as billed_length
 from tests.helpers import assert_spoken_in_order
 
 from .conftest import make_entry
@@ -59,7 +60,7 @@ async def test_realtime_profile_streams_text_in_and_audio_out(
     assert session.session["voice"] == "Ethan"
     assert session.session["pitch_rate"] == 1.2
     assert session.session["volume"] == 70
-    assert session.session["mode"] == "server_commit"
+    assert session.session["mode"] == "commit"
     assert "input_text_buffer.append" in session.event_types
     assert_spoken_in_order(ANSWER, session.segments)
     assert pcm == b"".join(
@@ -72,26 +73,28 @@ async def test_realtime_profile_streams_text_in_and_audio_out(
 async def test_realtime_profile_whole_file_and_usage(
     hass: HomeAssistant, china: DashScopeSimulator
 ) -> None:
-    """The whole-file API works too, and usage reaches the sensors."""
+    """The whole-file API works too, and exactly what the session billed reaches the sensor."""
     await realtime_entry(hass, china)
     entity = hass.data[DATA_COMPONENT].get_entity(ENGINE)
     assert entity is not None
+    sensor = next(
+        state.entity_id
+        for state in hass.states.async_all("sensor")
+        if state.entity_id.endswith("characters_synthesized")
+    )
+    before = int(float(hass.states.get(sensor).state))  # type: ignore[union-attr]
     extension, wav = await entity.async_get_tts_audio(
         "你好，世界。", "zh-CN", dict(entity.default_options or {})
     )
     assert extension == "wav"
     assert wav is not None
     session = china.realtime_sessions[-1]
+    assert session.segments == ["你好，世界。"]
     _, pcm = read_wav(wav)
     assert pcm == b"".join(
         synthesize_pcm(s, "Ethan", model="qwen3-tts-flash-realtime", language_type="Chinese")
         for s in session.segments
     )
     await hass.async_block_till_done()
-    characters = [
-        state
-        for state in hass.states.async_all("sensor")
-        if state.entity_id.endswith("characters_synthesized")
-    ]
-    assert characters
-    assert int(float(characters[0].state)) > 0
+    after = int(float(hass.states.get(sensor).state))  # type: ignore[union-attr]
+    assert after - before == billed_length("你好，世界。")

@@ -17,6 +17,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.qwen_tts.aioqwentts import Region
 from custom_components.qwen_tts.config_flow import REGION_LABELS
 from custom_components.qwen_tts.const import (
     CONF_BASE_URL,
@@ -29,7 +30,6 @@ from custom_components.qwen_tts.const import (
     REGION_DETECT,
     SUBENTRY_VOICE_PROFILE,
 )
-from custom_components.qwen_tts.dashscope import Region
 from simulator import DashScopeSimulator
 from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
 

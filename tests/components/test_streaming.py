@@ -15,8 +15,8 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qwen_tts.aioqwentts.wav import read_wav
 from custom_components.qwen_tts.const import DOMAIN
-from custom_components.qwen_tts.dashscope.wav import read_wav
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.helpers import assert_spoken_in_order
 
@@ -223,7 +223,7 @@ async def test_stalled_answer_ends_with_translated_error(
         await never.wait()
         yield "never"
 
-    with patch("custom_components.qwen_tts.dashscope.pieces.IDLE_TIMEOUT", 0.3):
+    with patch("custom_components.qwen_tts.aioqwentts.text_stream.IDLE_TIMEOUT", 0.3):
         response = await entity.async_stream_tts_audio(
             TTSAudioRequest("zh-CN", dict(entity.default_options or {}), dying_answer())
         )

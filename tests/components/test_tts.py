@@ -22,9 +22,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 from yarl import URL
 
+from custom_components.qwen_tts.aioqwentts.text import weighted_length
+from custom_components.qwen_tts.aioqwentts.wav import read_wav
 from custom_components.qwen_tts.const import DOMAIN
-from custom_components.qwen_tts.dashscope.text import weighted_length
-from custom_components.qwen_tts.dashscope.wav import read_wav
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.helpers import assert_spoken_in_order
 
@@ -84,6 +84,9 @@ async def test_entity_and_device(hass: HomeAssistant, entry: MockConfigEntry) ->
     assert entity.device_info is not None
     assert entity.device_info.get("entry_type") is DeviceEntryType.SERVICE
     assert entity.device_info.get("identifiers") == {(DOMAIN, PROFILE_ID)}
+
+
+INSTRUCT = "qwen3-tts-instruct-flash"
 
 
 @pytest.mark.parametrize(
@@ -242,7 +245,17 @@ async def test_changed_profile_is_not_served_from_cache(
         ({"speech_rate": "fast"}, None, "invalid_speech_rate"),
         ({"speech_rate": True}, None, "invalid_speech_rate"),
         ({"model": "qwen-tts"}, "fr-FR", "unsupported_language"),
-        ({"instructions": ["calm"]}, None, "invalid_instructions"),
+        (
+            {"model": "qwen3-tts-instruct-flash", "instructions": ["calm"]},
+            None,
+            "invalid_instructions",
+        ),
+        (
+            {"model": "qwen3-tts-instruct-flash", "instructions": "x" * 1601},
+            None,
+            "invalid_instructions",
+        ),
+        ({"instructions": "calm"}, None, "unsupported_option"),
     ],
 )
 async def test_bad_options_are_translated_validation_errors(

@@ -21,6 +21,8 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
+from custom_components.qwen_tts.aioqwentts import Region, Usage
+from custom_components.qwen_tts.aioqwentts.wav import read_wav
 from custom_components.qwen_tts.const import (
     CONF_BASE_URL,
     CONF_CURRENCY,
@@ -30,8 +32,6 @@ from custom_components.qwen_tts.const import (
     REGION_CUSTOM,
     SUBENTRY_VOICE_PROFILE,
 )
-from custom_components.qwen_tts.dashscope import Region, Usage
-from custom_components.qwen_tts.dashscope.wav import read_wav
 from custom_components.qwen_tts.profiles import DEFAULT_PROFILE, profile_title
 from custom_components.qwen_tts.usage import Pricing, UsageTracker, default_pricing
 from simulator import DashScopeSimulator

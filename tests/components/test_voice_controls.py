@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-import dataclasses
 from types import MappingProxyType
 from typing import Any
-from unittest.mock import AsyncMock, patch
 
 from homeassistant.components import tts
 from homeassistant.config_entries import ConfigSubentry
@@ -16,6 +13,9 @@ from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.qwen_tts.aioqwentts import SpeechOptions, UnsupportedOptionError
+from custom_components.qwen_tts.aioqwentts.transports.generation import generation_body
+from custom_components.qwen_tts.aioqwentts.wav import read_wav
 from custom_components.qwen_tts.const import (
     CONF_LEADING_SILENCE,
     CONF_MODEL,
@@ -25,9 +25,7 @@ from custom_components.qwen_tts.const import (
     CONF_VOLUME,
     SUBENTRY_VOICE_PROFILE,
 )
-from custom_components.qwen_tts.dashscope import MODELS, SpeechOptions, Synthesis, Usage
-from custom_components.qwen_tts.dashscope.wav import read_wav
-from custom_components.qwen_tts.profiles import profile_options
+from custom_components.qwen_tts.profiles import speech_request
 from custom_components.qwen_tts.tts import QwenTTSEntity
 from simulator import DashScopeSimulator, synthesize_pcm
 
@@ -35,14 +33,6 @@ from .test_usage import stream_speech, tts_entity, whole_speech
 
 REALTIME = "qwen3-tts-flash-realtime"
 MESSAGE = "你好，欢迎回家。"
-
-
-@pytest.fixture
-def realtime_model() -> Iterator[None]:
-    """A realtime model in the catalog (whatever the catalog says of it today)."""
-    model = dataclasses.replace(MODELS["qwen3-tts-flash"], id=REALTIME, realtime=True)
-    with patch.dict(MODELS, {REALTIME: model}):
-        yield
 
 
 @pytest.mark.parametrize("path", ["stream", "whole"])
@@ -111,7 +101,6 @@ async def test_options_are_in_the_cache_key(hass: HomeAssistant, entry: MockConf
         ({CONF_MODEL: REALTIME, CONF_VOLUME: 50.5}, "invalid_volume"),
     ],
 )
-@pytest.mark.usefixtures("realtime_model")
 async def test_invalid_controls_are_refused(
     hass: HomeAssistant, entry: MockConfigEntry, options: dict[str, Any], key: str
 ) -> None:
@@ -121,7 +110,6 @@ async def test_invalid_controls_are_refused(
     assert raised.value.translation_key == key
 
 
-@pytest.mark.usefixtures("realtime_model")
 async def test_realtime_controls_reach_the_request(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
@@ -129,23 +117,26 @@ async def test_realtime_controls_reach_the_request(
     entity = tts_entity(hass)
     defaults = dict(entity.default_options)
 
-    request, silence = entity._request_options(
+    request = entity._request(
         "zh-CN", {**defaults, CONF_MODEL: REALTIME, CONF_PITCH_RATE: 1.5, CONF_VOLUME: 80}
     )
-    assert (request.model, request.pitch_rate, request.volume, silence) == (REALTIME, 1.5, 80, 0)
+    options = request.options
+    assert (options.model, options.pitch_rate, options.volume) == (REALTIME, 1.5, 80)
+    assert request.leading_silence == 0
 
-    request, _ = entity._request_options(
+    request = entity._request(
         "zh-CN", {**defaults, CONF_MODEL: REALTIME, CONF_PITCH_RATE: 1.0, CONF_VOLUME: 50}
     )
-    assert (request.pitch_rate, request.volume) == (None, None)
+    assert (request.options.pitch_rate, request.options.volume) == (None, None)
 
     # Defaults pass on HTTP models; the HTTP request never carries them.
-    request, _ = entity._request_options("zh-CN", {**defaults, CONF_PITCH_RATE: 1.0})
-    assert request.pitch_rate is None
-    assert "pitch_rate" not in SpeechOptions(pitch_rate=1.5, volume=80).payload("a")["parameters"]
+    request = entity._request("zh-CN", {**defaults, CONF_PITCH_RATE: 1.0})
+    assert request.options.pitch_rate is None
+    body = generation_body("a", SpeechOptions(pitch_rate=1.5, volume=80))
+    assert "pitch_rate" not in body["parameters"]
+    assert "volume" not in body["parameters"]
 
 
-@pytest.mark.usefixtures("realtime_model")
 def test_realtime_profile(hass: HomeAssistant) -> None:
     """A realtime profile's pitch and volume are request options and default options."""
     data = {
@@ -155,11 +146,17 @@ def test_realtime_profile(hass: HomeAssistant) -> None:
         CONF_PITCH_RATE: 0.8,
         CONF_VOLUME: 70,
     }
-    assert profile_options(data) == SpeechOptions(
+    assert speech_request(data).options == SpeechOptions(
         model=REALTIME, voice="Cherry", pitch_rate=0.8, volume=70
     )
-    # Another model ignores them.
-    assert profile_options({**data, CONF_MODEL: "qwen3-tts-flash"}) == SpeechOptions()
+    # A call picking another model leaves the profile's own settings behind...
+    other = {**data, CONF_MODEL: "qwen3-tts-flash"}
+    assert speech_request(other, profile=data).options == SpeechOptions()
+    # ...but a call's own pitch for a model without one is refused.
+    with pytest.raises(UnsupportedOptionError):
+        speech_request({**other, CONF_PITCH_RATE: 1.3}, profile=data)
+    with pytest.raises(UnsupportedOptionError):
+        speech_request(other)
 
     subentry = ConfigSubentry(
         data=MappingProxyType(data),
@@ -178,9 +175,8 @@ def test_realtime_profile(hass: HomeAssistant) -> None:
     }
 
 
-@pytest.mark.usefixtures("realtime_model")
 async def test_profile_flow_offers_realtime_controls(
-    hass: HomeAssistant, entry: MockConfigEntry
+    hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
 ) -> None:
     """A realtime model's voice step has pitch and volume; whole numbers are saved as such."""
     result = await hass.config_entries.subentries.async_init(
@@ -198,21 +194,26 @@ async def test_profile_flow_offers_realtime_controls(
         CONF_VOLUME,
         CONF_LEADING_SILENCE,
     }
-    # The HTTP simulator does not speak realtime models; the check is someone else's to prove.
-    check = Synthesis(b"", Usage(characters=1), ())
     tracker = entry.runtime_data.usage
     before = tracker.total.characters
-    with patch.object(entry.runtime_data.client, "verify", AsyncMock(return_value=check)):
-        result = await hass.config_entries.subentries.async_configure(
-            result["flow_id"],
-            {
-                CONF_VOICE: "Ethan",
-                CONF_SPEECH_RATE: 1.0,
-                CONF_PITCH_RATE: 1.2,
-                CONF_VOLUME: 70.0,
-                CONF_LEADING_SILENCE: 300.0,
-            },
-        )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"],
+        {
+            CONF_VOICE: "Ethan",
+            CONF_SPEECH_RATE: 1.0,
+            CONF_PITCH_RATE: 1.2,
+            CONF_VOLUME: 70.0,
+            CONF_LEADING_SILENCE: 300.0,
+        },
+    )
+    # The check is one character spoken through a real realtime session with these settings.
+    (session,) = china.realtime_sessions
+    assert session.segments == ["a"]
+    assert {key: session.session[key] for key in ("voice", "pitch_rate", "volume")} == {
+        "voice": "Ethan",
+        "pitch_rate": 1.2,
+        "volume": 70,
+    }
     assert tracker.total.characters == before + 1
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"] == {

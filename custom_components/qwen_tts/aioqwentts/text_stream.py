@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator
 
-from .cleanup import readable_text, strip_control_characters
 from .errors import TextStalledError
-from .text import SentenceSplitter, speakable, weighted_length
+from .splitting import SentenceSplitter
+from .text import clean_text, speakable, strip_control_characters, weighted_length
 
 #: Longest run-on sentence (weighted characters) waited for before it is cut at a clause or word:
 #: about five seconds of speech, a couple of seconds of a language model's writing.
@@ -65,8 +65,9 @@ async def stream_pieces(
                 raise error
             if not sentences.ready:
                 return
-            # SSML tags are removed per piece: they hold no sentence end, so none straddles two.
-            piece = readable_text(_take(sentences.ready, limit))
+            # Cleaned per piece, not per chunk: an SSML tag or a surrogate pair may straddle two
+            # chunks, but never two pieces (a tag holds no sentence end; pairs are never cut).
+            piece = clean_text(_take(sentences.ready, limit))
             if speakable(piece):
                 sentences.started = True
                 yield piece.strip()
@@ -111,6 +112,7 @@ class _Sentences:
                     break
                 finally:
                     next_chunk.cancel()
+                # Control characters go at once: they would hide a sentence end ("Hi.\x07 ").
                 self._add(strip_control_characters(chunk))
             self.ready.extend(self.splitter.flush())
         finally:

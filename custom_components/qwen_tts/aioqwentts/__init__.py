@@ -1,19 +1,26 @@
-"""A typed asyncio client for Alibaba Cloud DashScope's Qwen text-to-speech.
+"""aioqwentts: an asyncio client for Alibaba Cloud Model Studio's Qwen text-to-speech (DashScope).
 
-Independent of Home Assistant: it needs only an `aiohttp.ClientSession` from its caller.
+Independent of Home Assistant: it needs only an `aiohttp.ClientSession` from its caller. One
+`QwenTTSClient` per key and endpoint applies one `ClientPolicy` (limits, retries, deadlines) to
+every transport: HTTP server-sent events, HTTP with an audio URL, and the realtime WebSocket.
 """
 
 from .catalog import (
+    CONTROL_RANGES,
     DEFAULT_MODEL,
     DEFAULT_VOICE,
     MODELS,
+    Api,
+    Control,
     Dialect,
     Language,
     Model,
     Voice,
+    check_options,
     get_model,
 )
-from .client import PieceStream, QwenTTSClient
+from .client import QwenTTSClient
+from .endpoint import normalize_base_url
 from .errors import (
     AccessDeniedError,
     ArrearageError,
@@ -24,9 +31,13 @@ from .errors import (
     DashScopeError,
     EmptyTextError,
     FreeTierExhaustedError,
+    InvalidEndpointError,
+    InvalidOptionError,
     InvalidRequestError,
     InvalidVoiceError,
     NotFoundError,
+    OptionRangeError,
+    ProtocolError,
     QuotaExhaustedError,
     RateLimitError,
     RequestTimeoutError,
@@ -34,46 +45,48 @@ from .errors import (
     StreamError,
     TextStalledError,
     TextTooLongError,
+    UnsupportedOptionError,
+    redact,
 )
-from .models import REGION_BASE_URLS, Region, SpeechOptions, SpeechStream, Synthesis, Usage
-from .realtime import (
-    DEFAULT_REALTIME_MODEL,
-    RealtimeOptions,
-    RealtimeSpeech,
-    realtime_stream,
-    realtime_synthesize,
-)
-from .transport import RetryPolicy, Timeouts
+from .policy import ClientPolicy, Limits, RetryPolicy, Timeouts
+from .types import REGION_BASE_URLS, Region, SpeechOptions, SpeechStream, Synthesis, Usage
 from .wav import PcmFormat, to_wav, wav_header
 
+__version__ = "0.2.0"
+
 __all__ = [
+    "CONTROL_RANGES",
     "DEFAULT_MODEL",
-    "DEFAULT_REALTIME_MODEL",
     "DEFAULT_VOICE",
     "MODELS",
     "REGION_BASE_URLS",
     "AccessDeniedError",
+    "Api",
     "ArrearageError",
     "AudioError",
     "AuthenticationError",
     "CannotConnectError",
+    "ClientPolicy",
     "ContentModerationError",
+    "Control",
     "DashScopeError",
     "Dialect",
     "EmptyTextError",
     "FreeTierExhaustedError",
+    "InvalidEndpointError",
+    "InvalidOptionError",
     "InvalidRequestError",
     "InvalidVoiceError",
     "Language",
+    "Limits",
     "Model",
     "NotFoundError",
+    "OptionRangeError",
     "PcmFormat",
-    "PieceStream",
+    "ProtocolError",
     "QuotaExhaustedError",
     "QwenTTSClient",
     "RateLimitError",
-    "RealtimeOptions",
-    "RealtimeSpeech",
     "Region",
     "RequestTimeoutError",
     "RetryPolicy",
@@ -85,11 +98,13 @@ __all__ = [
     "TextStalledError",
     "TextTooLongError",
     "Timeouts",
+    "UnsupportedOptionError",
     "Usage",
     "Voice",
+    "check_options",
     "get_model",
-    "realtime_stream",
-    "realtime_synthesize",
+    "normalize_base_url",
+    "redact",
     "to_wav",
     "wav_header",
 ]

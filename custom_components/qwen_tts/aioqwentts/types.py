@@ -1,14 +1,17 @@
-"""Value types shared by the client and its callers."""
+"""Value types shared by the client, its transports and its callers."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
-from .catalog import DEFAULT_MODEL, DEFAULT_VOICE, Language, get_model
+from .catalog import DEFAULT_MODEL, DEFAULT_VOICE, Language
 from .wav import DEFAULT_FORMAT, PcmFormat, to_wav
+
+#: Counts larger than this in a usage report are not believed (a billion characters).
+_MAX_COUNT = 10**9
 
 
 class Region(StrEnum):
@@ -26,33 +29,23 @@ REGION_BASE_URLS: dict[Region, str] = {
 
 @dataclass(frozen=True, slots=True)
 class SpeechOptions:
-    """Everything besides the text that shapes the audio of a request."""
+    """Everything besides the text that shapes the audio of a request.
+
+    None leaves a setting at the service's default. Which model takes which setting is the
+    catalog's to say (`Model.controls`); `QwenTTSClient.check_options` refuses the rest.
+    """
 
     model: str = DEFAULT_MODEL
     voice: str = DEFAULT_VOICE
-    language: str = Language.AUTO
-    #: Style direction, honoured by qwen3-tts-instruct-flash only.
+    language: Language = Language.AUTO
+    #: Style direction in plain words (instruct models).
     instructions: str | None = None
-    #: 0.5-2.0; None leaves the service's default.
+    #: 0.5-2.0.
     speech_rate: float | None = None
-    #: 0.5-2.0, realtime models only (session.update); None leaves the service's default. The HTTP
-    #: endpoint is not sent it: it is undocumented there (probes saw it honoured, nothing promises
-    #: that it stays so).
+    #: 0.5-2.0 (realtime models).
     pitch_rate: float | None = None
-    #: 0-100, realtime models only (session.update); None leaves the service's default (50).
+    #: 0-100 (realtime models).
     volume: int | None = None
-
-    def payload(self, text: str) -> dict[str, Any]:
-        """The JSON body of a generation request for this text."""
-        request_input: dict[str, Any] = {"text": text, "voice": self.voice}
-        if self.language != Language.AUTO:
-            request_input["language_type"] = str(self.language)
-        if self.instructions and get_model(self.model).supports_instructions:
-            request_input["instructions"] = self.instructions
-        parameters: dict[str, Any] = {}
-        if self.speech_rate is not None:
-            parameters["speech_rate"] = self.speech_rate
-        return {"model": self.model, "input": request_input, "parameters": parameters}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,13 +58,15 @@ class Usage:
 
     @classmethod
     def from_json(cls, usage: object) -> Usage:
-        """Read the `usage` object of a response (missing or odd fields count as zero)."""
+        """Read a `usage` object of an answer; missing, odd or absurd fields count as zero."""
         if not isinstance(usage, dict):
             return cls()
 
         def count(key: str) -> int:
             value = usage.get(key)
-            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+            if isinstance(value, bool) or not isinstance(value, int):
+                return 0
+            return value if 0 <= value <= _MAX_COUNT else 0
 
         return cls(count("characters"), count("input_tokens"), count("output_tokens"))
 
@@ -107,8 +102,8 @@ class Synthesis:
 class SpeechStream(Protocol):
     """Audio of a text as it is made: iterate once for PCM; then ask what it cost.
 
-    Both transports provide it: the HTTP one (a request per piece of text) and the realtime one
-    (one WebSocket session), so callers need not know which a model uses.
+    Every transport provides it (a request per piece of text over HTTP, one WebSocket session for
+    the realtime and duplex models), so callers need not know which a model uses.
     """
 
     #: The audio format, known for sure from the first chunk on.
@@ -129,3 +124,38 @@ class SpeechStream(Protocol):
     def request_ids(self) -> tuple[str, ...]:
         """The service's ids of what was requested, for support."""
         ...
+
+
+# What a transport reports while it moves an answer's bytes, typed at the edge. The client's
+# policy sees nothing else: no JSON, no frames, no keep-alives.
+
+
+@dataclass(frozen=True, slots=True)
+class AudioData:
+    """Audio bytes as the service sent them: PCM, or a WAV file's bytes from its start on."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Billing:
+    """The answer's usage so far (a total for the request, not an increment) and its id."""
+
+    usage: Usage
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PieceDone:
+    """A session answered one piece of text in full; `usage` is the session's running total."""
+
+    usage: Usage
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """The service said the answer is complete."""
+
+
+type TransportEvent = AudioData | Billing | PieceDone | Done

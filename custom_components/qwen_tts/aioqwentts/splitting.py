@@ -27,18 +27,12 @@ import re
 from typing import TYPE_CHECKING
 import unicodedata
 
+from .text import is_wide, weighted_length
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["SentenceSplitter", "speakable", "split_text", "weighted_length"]
-
-# East Asian Width "W" (wide) and "F" (fullwidth) cover exactly the characters the service counts
-# twice: CJK ideographs in every block (extensions and compatibility ideographs included), kana,
-# hangul, CJK symbols and punctuation, and fullwidth forms. Using the Unicode property instead of
-# hand-written ranges keeps the count right for blocks added in later Unicode versions. It also
-# rates most emoji as wide; over-counting only makes pieces a little shorter, never too long.
-# "A" (ambiguous: "…", curly quotes, Greek, Cyrillic) counts 1, as it does in Latin text.
-_WIDE = frozenset({"W", "F"})
+__all__ = ["SentenceSplitter", "split_text"]
 
 # The punctuation below is written out literally, fullwidth forms included (hence the noqa
 # markers): telling them apart from their ASCII look-alikes is the point.
@@ -91,32 +85,14 @@ class _Level(IntEnum):
     """How good a cut at a position is; a higher level is preferred."""
 
     NONE = -1  # inside a user-perceived character: never cut here
-    CHAR = 0  # between characters: last resort
-    SPACE = 1  # after a run of whitespace: keeps words whole
-    CLAUSE = 2  # after clause punctuation
-    SENTENCE = 3  # after a sentence end or a line break
+    FORCED = 0  # inside a user-perceived character longer than the limit: the only way to fit it
+    CHAR = 1  # between characters: last resort
+    SPACE = 2  # after a run of whitespace: keeps words whole
+    CLAUSE = 3  # after clause punctuation
+    SENTENCE = 4  # after a sentence end or a line break
 
 
 _PREFERENCE = tuple(sorted((level for level in _Level if level is not _Level.NONE), reverse=True))
-
-
-def weighted_length(text: str) -> int:
-    """Count text the way the service does: wide (CJK) characters 2, everything else 1.
-
-    A character counts 2 when its Unicode East Asian Width is "W" or "F" -- see `_WIDE` for why
-    that property rather than a list of ranges.
-    """
-    return len(text) + sum(1 for char in text if unicodedata.east_asian_width(char) in _WIDE)
-
-
-def speakable(piece: str) -> bool:
-    """Whether a piece has anything a voice can say: a letter or a digit.
-
-    Pieces of only whitespace, punctuation or symbols (emoji included) are not speakable; the
-    service rejects such a request or returns silence, so callers skip them. An emoji or a "%"
-    inside a sentence is still sent along with the words around it.
-    """
-    return any(unicodedata.category(char)[0] in "LN" for char in piece)
 
 
 def split_text(
@@ -128,9 +104,10 @@ def split_text(
     piece holds as much as fits. The cut is placed at the last sentence end within reach; failing
     that (a sentence too long for one piece) at the last clause punctuation; failing that at the
     last whitespace; failing that between two characters, never inside one user-perceived
-    character. A single such character longer than the limit (only conceivable with thousands of
-    stacked combining marks) becomes a piece of its own, which the service will reject: it is
-    never truncated.
+    character -- unless that one character is itself longer than the limit (thousands of stacked
+    combining marks, or emoji joined by ZWJ into one endless sequence): then it is cut between
+    code points, as the only way to send it at all. No piece ever measures more than the limit
+    (text must have had its surrogates mended by `clean_text`; a cut never splits a pair).
 
     measure must be additive (``measure(a + b) == measure(a) + measure(b)``), as character and
     byte counts are; it is applied to each character once, so splitting takes linear time.
@@ -144,7 +121,7 @@ def split_text(
         return []
     if measure(text) <= limit:
         return [text]
-    breaks = _analyse(text, measure, final=True)
+    breaks = _analyse(text, measure, limit, final=True)
     cuts = _greedy_cuts(breaks, 0, len(breaks.positions) - 1, limit, complete=True)
     return _slice(text, breaks, cuts)
 
@@ -242,7 +219,9 @@ class SentenceSplitter:
         if not self._buffer:
             return []
         text = self._context + self._buffer
-        breaks = _analyse(text, self._measure, final=final or settled, start=len(self._context))
+        breaks = _analyse(
+            text, self._measure, self._max_length, final=final or settled, start=len(self._context)
+        )
         last = len(breaks.positions) - 1
         cuts: list[int] = []
         start = 0
@@ -278,18 +257,45 @@ class _Breaks:
     totals: list[int]  # the measure of text[positions[0] : positions[index]]
 
 
-def _analyse(text: str, measure: Callable[[str], int], *, final: bool, start: int = 0) -> _Breaks:
+def _analyse(
+    text: str, measure: Callable[[str], int], limit: int, *, final: bool, start: int = 0
+) -> _Breaks:
     """Find where text[start:] may be cut; text[:start] is context that was cut off before."""
     levels = _break_levels(text, final=final)
     # Where a cut was made is a valid start, even if the character after it, unseen then,
     # turns out to join it (a combining mark after an eagerly reported "。").
     levels[start] = max(levels[start], _Level.CHAR)
+    _open_long_clusters(text, levels, measure, limit, start)
     positions = [index for index in range(start, len(text) + 1) if levels[index] is not _Level.NONE]
     totals = [0]
     for begin, end in pairwise(positions):
         # A running total: measuring each character once keeps splitting linear.
         totals.append(totals[-1] + measure(text[begin:end]))
     return _Breaks(positions, [levels[index] for index in positions], totals)
+
+
+def _open_long_clusters(
+    text: str, levels: list[_Level], measure: Callable[[str], int], limit: int, start: int
+) -> None:
+    """Allow forced cuts inside user-perceived characters that alone measure more than limit.
+
+    Walks the text once: wherever the stretch since the last allowed cut would outgrow the limit
+    with the next code point, a cut there is allowed (never between the two halves of a surrogate
+    pair). Ordinary clusters (a few code points) never get one.
+    """
+    run = 0
+    for index in range(start, len(text)):
+        char = text[index]
+        size = measure(char)
+        if (
+            levels[index] is _Level.NONE
+            and run + size > limit
+            and not ("\ud800" <= text[index - 1] <= "\udbff" and "\udc00" <= char <= "\udfff")
+        ):
+            levels[index] = _Level.FORCED
+        if levels[index] is not _Level.NONE:
+            run = 0
+        run += size
 
 
 def _break_levels(text: str, *, final: bool) -> list[_Level]:
@@ -340,7 +346,7 @@ def _ends_punctuation_run(text: str, run: re.Match[str], *, final: bool) -> bool
     if not _UNCONDITIONAL.isdisjoint(marks):
         return True
     # CJK text puts no space after a sentence even when it uses Latin punctuation: "好!走吧".
-    return unicodedata.east_asian_width(text[follower]) in _WIDE
+    return is_wide(text[follower])
 
 
 def _joins(previous: str, current: str) -> bool:
@@ -391,8 +397,8 @@ def _greedy_cuts(
             reach += 1
             latest[levels[reach]] = reach
         if reach == begin:
-            # One user-perceived character longer than the limit: it becomes a run of its own,
-            # for the service to reject, rather than being truncated or looping forever.
+            # A single code point measuring more than the limit (only with a custom measure), or
+            # a surrogate pair at the limit: a run of its own rather than a loop forever.
             reach += 1
             latest[levels[reach]] = reach
         if reach == stop:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .const import DOMAIN
-from .dashscope import (
+from .aioqwentts import (
+    MODELS,
     AccessDeniedError,
     ArrearageError,
     AudioError,
@@ -15,19 +15,25 @@ from .dashscope import (
     DashScopeError,
     EmptyTextError,
     FreeTierExhaustedError,
+    InvalidOptionError,
     InvalidRequestError,
     InvalidVoiceError,
     NotFoundError,
+    OptionRangeError,
+    ProtocolError,
     RateLimitError,
     RequestTimeoutError,
     ServerError,
     StreamError,
     TextStalledError,
     TextTooLongError,
+    UnsupportedOptionError,
 )
+from .const import CONF_MODEL, CONF_VOICE, DOMAIN
 
 # Most specific first: the first matching class decides. A ServiceValidationError tells the caller
-# its own input (voice, text, model) was the problem; a HomeAssistantError points elsewhere.
+# its own input (voice, text, model, options) was the problem; a HomeAssistantError points
+# elsewhere.
 _TRANSLATIONS: tuple[tuple[type[DashScopeError], type[HomeAssistantError], str], ...] = (
     (AuthenticationError, HomeAssistantError, "authentication_failed"),
     (FreeTierExhaustedError, HomeAssistantError, "free_tier_exhausted"),
@@ -44,13 +50,22 @@ _TRANSLATIONS: tuple[tuple[type[DashScopeError], type[HomeAssistantError], str],
     (CannotConnectError, HomeAssistantError, "cannot_connect"),
     (ServerError, HomeAssistantError, "server_error"),
     (StreamError, HomeAssistantError, "stream_error"),
+    (ProtocolError, HomeAssistantError, "protocol_error"),
     (TextStalledError, HomeAssistantError, "text_stalled"),
     (AudioError, HomeAssistantError, "audio_error"),
 )
+# Options refused before any request: a message of their own each, naming the allowed values.
+_OPTION_TRANSLATIONS: dict[str, str] = {
+    CONF_MODEL: "unknown_model",
+    CONF_VOICE: "invalid_voice_option",
+    "language": "unsupported_language",
+}
 
 
 def translate_error(err: DashScopeError, *, model: str, voice: str) -> HomeAssistantError:
     """The Home Assistant error to raise for a client error (chain it with `from err`)."""
+    if isinstance(err, InvalidOptionError):
+        return option_error(err)
     error_type, key = next(
         ((error_type, key) for cls, error_type, key in _TRANSLATIONS if isinstance(err, cls)),
         (HomeAssistantError, "unknown_error"),
@@ -64,4 +79,21 @@ def translate_error(err: DashScopeError, *, model: str, voice: str) -> HomeAssis
             "message": err.message,
             "request_id": err.request_id or "-",
         },
+    )
+
+
+def option_error(err: InvalidOptionError) -> ServiceValidationError:
+    """The translated refusal of an option, naming the option, its value and what is allowed."""
+    placeholders = {"option": err.option, "model": err.model, "value": str(err.value)}
+    if isinstance(err, OptionRangeError):
+        key = f"invalid_{err.option}"
+        placeholders |= {"min": f"{err.low:g}", "max": f"{err.high:g}"}
+    elif isinstance(err, UnsupportedOptionError) and err.option != "language":
+        key = "unsupported_option"
+    else:
+        key = _OPTION_TRANSLATIONS.get(err.option, "unsupported_option")
+    if key == "unknown_model":
+        placeholders["models"] = ", ".join(MODELS)
+    return ServiceValidationError(
+        translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )

@@ -9,6 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from .errors import OptionRangeError, UnsupportedOptionError
+
+if TYPE_CHECKING:
+    from .types import SpeechOptions
 
 
 class Language(StrEnum):
@@ -62,6 +68,35 @@ class Voice:
         return f"{self.chinese_name} {self.id}" if self.chinese_name else self.id
 
 
+class Api(StrEnum):
+    """How a model is reached: which transport the client uses for it."""
+
+    #: `multimodal-generation/generation`: one request per piece of text, audio as SSE or a URL.
+    HTTP = "http"
+    #: `/api-ws/v1/realtime`: one WebSocket session, text streamed in, audio deltas out.
+    REALTIME = "realtime"
+
+
+class Control(StrEnum):
+    """Settings of a request besides model, voice and language, by their option names."""
+
+    SPEECH_RATE = "speech_rate"
+    PITCH_RATE = "pitch_rate"
+    VOLUME = "volume"
+    INSTRUCTIONS = "instructions"
+
+
+#: The range each numeric control accepts (the same on every model that takes it).
+CONTROL_RANGES: dict[Control, tuple[float, float]] = {
+    Control.SPEECH_RATE: (0.5, 2.0),
+    Control.PITCH_RATE: (0.5, 2.0),
+    Control.VOLUME: (0, 100),
+}
+#: Style instructions longer than this (characters) are refused before any request. The HTTP
+#: instruct models take up to 1,600 tokens; a character is at most one token.
+MAX_INSTRUCTIONS_LENGTH = 1600
+
+
 @dataclass(frozen=True, slots=True)
 class Model:
     """One model (or snapshot) and the limits a client must respect."""
@@ -73,15 +108,26 @@ class Model:
     max_text_length: int
     #: Pieces of one whole text this model may have in flight at once. qwen3 models allow ~180
     #: requests a minute: a 3,000-character text (7 pieces) goes out at once and takes about as
-    #: long as its longest piece. (Text arriving bit by bit keeps fewer in flight: see pieces.py.)
+    #: long as its longest piece. (Text arriving bit by bit keeps fewer in flight: see
+    #: text_stream.py.)
     max_concurrency: int = 8
-    supports_instructions: bool = False
+    #: The settings the model takes; others are refused rather than silently ignored.
+    controls: frozenset[Control] = frozenset({Control.SPEECH_RATE})
     #: Legacy models bill tokens instead of characters.
     bills_tokens: bool = False
     #: Served only by the China mainland (Beijing) region.
     mainland_only: bool = False
-    #: Reached through the realtime WebSocket API instead of the HTTP generation endpoint.
-    realtime: bool = False
+    api: Api = Api.HTTP
+
+    @property
+    def realtime(self) -> bool:
+        """Whether the model is reached through the realtime WebSocket API."""
+        return self.api is Api.REALTIME
+
+    @property
+    def supports_instructions(self) -> bool:
+        """Whether the model takes style instructions."""
+        return Control.INSTRUCTIONS in self.controls
 
     def voice(self, voice_id: str) -> Voice | None:
         """Look a voice up by its request value (the service's are case-sensitive)."""
@@ -150,16 +196,16 @@ QWEN3_MAX_TEXT_LENGTH = 600
 LEGACY_MAX_TEXT_LENGTH = 300
 
 
+_RATE = frozenset({Control.SPEECH_RATE})
+_INSTRUCT = _RATE | {Control.INSTRUCTIONS}
+#: The realtime API's session takes pitch and volume besides the rate.
+_REALTIME = _RATE | {Control.PITCH_RATE, Control.VOLUME}
+
+
 def _qwen3(
-    model_id: str, voices: tuple[Voice, ...], *, supports_instructions: bool = False
+    model_id: str, voices: tuple[Voice, ...], *, controls: frozenset[Control] = _RATE
 ) -> Model:
-    return Model(
-        model_id,
-        voices,
-        ALL_LANGUAGES,
-        QWEN3_MAX_TEXT_LENGTH,
-        supports_instructions=supports_instructions,
-    )
+    return Model(model_id, voices, ALL_LANGUAGES, QWEN3_MAX_TEXT_LENGTH, controls=controls)
 
 
 def _legacy(model_id: str, voices: tuple[Voice, ...]) -> Model:
@@ -181,28 +227,31 @@ MODELS: dict[str, Model] = {
         _qwen3("qwen3-tts-flash", _QWEN3_VOICES),
         _qwen3("qwen3-tts-flash-2025-11-27", _QWEN3_VOICES + _QWEN3_NOVEMBER_VOICES),
         _qwen3("qwen3-tts-flash-2025-09-18", _QWEN3_VOICES),
-        _qwen3("qwen3-tts-instruct-flash", _QWEN3_VOICES, supports_instructions=True),
+        _qwen3("qwen3-tts-instruct-flash", _QWEN3_VOICES, controls=_INSTRUCT),
         _legacy("qwen-tts", _LEGACY_VOICES),
         _legacy("qwen-tts-latest", _LEGACY_LATEST_VOICES),
         _legacy("qwen-tts-2025-05-22", _LEGACY_LATEST_VOICES),
         _legacy("qwen-tts-2025-04-10", _LEGACY_VOICES),
-        # WebSocket only (see realtime.py): text streams in, so no per-request text limit applies;
-        # the HTTP limits are kept for callers that split text anyway.
+        # WebSocket only (see transports/realtime_ws.py): text streams in; it is appended to the
+        # session in pieces of at most max_text_length.
         Model(
             "qwen3-tts-flash-realtime",
             _QWEN3_VOICES,
             ALL_LANGUAGES,
             QWEN3_MAX_TEXT_LENGTH,
-            realtime=True,
+            controls=_REALTIME,
+            api=Api.REALTIME,
         ),
+        # The legacy realtime model takes PCM at 24 kHz and nothing else: no rate, pitch or volume.
         Model(
             "qwen-tts-realtime",
             _LEGACY_VOICES,
             LEGACY_LANGUAGES,
             LEGACY_MAX_TEXT_LENGTH,
             max_concurrency=1,
+            controls=frozenset(),
             mainland_only=True,
-            realtime=True,
+            api=Api.REALTIME,
         ),
     )
 }
@@ -212,5 +261,59 @@ DEFAULT_VOICE = "Cherry"
 
 
 def get_model(model_id: str) -> Model:
-    """The catalog entry of a model; unknown ones get qwen3 limits (the newest family)."""
-    return MODELS.get(model_id) or _qwen3(model_id, ())
+    """The catalog entry of a model.
+
+    An unknown one (a snapshot newer than this catalog) gets the limits of the qwen3 family, and
+    the realtime API when its name says so, as every realtime model's does.
+    """
+    if (model := MODELS.get(model_id)) is not None:
+        return model
+    if "realtime" in model_id:
+        return Model(
+            model_id, (), ALL_LANGUAGES, QWEN3_MAX_TEXT_LENGTH, controls=_REALTIME, api=Api.REALTIME
+        )
+    return _qwen3(model_id, ())
+
+
+def check_options(options: SpeechOptions) -> Model:
+    """Refuse, before any request, what the options' model does not take; return the model.
+
+    A setting left at None is the service's default and always fine. A setting the model does
+    not take raises `UnsupportedOptionError`; a value of the wrong type or out of range raises
+    `OptionRangeError`. This is the only place these rules live.
+    """
+    model = get_model(options.model)
+    values: dict[Control, object] = {
+        Control.SPEECH_RATE: options.speech_rate,
+        Control.PITCH_RATE: options.pitch_rate,
+        Control.VOLUME: options.volume,
+        Control.INSTRUCTIONS: options.instructions,
+    }
+    for control, value in values.items():
+        if value is None:
+            continue
+        if control not in model.controls:
+            raise UnsupportedOptionError(
+                f"{model.id} does not take {control}", option=control, model=model.id, value=value
+            )
+        low, high = CONTROL_RANGES.get(control, (1, MAX_INSTRUCTIONS_LENGTH))
+        if not _within(control, value, low, high):
+            raise OptionRangeError(
+                f"{control} must be from {low:g} to {high:g}, not {value!r}",
+                option=control,
+                model=model.id,
+                value=value,
+                low=low,
+                high=high,
+            )
+    return model
+
+
+def _within(control: Control, value: object, low: float, high: float) -> bool:
+    if control is Control.INSTRUCTIONS:
+        return isinstance(value, str) and low <= len(value) <= high
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if control is Control.VOLUME and not float(value).is_integer():
+        return False
+    return low <= value <= high

@@ -7,9 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from custom_components.qwen_tts.dashscope.errors import TextStalledError
-from custom_components.qwen_tts.dashscope.pieces import stream_pieces
-from custom_components.qwen_tts.dashscope.text import SentenceSplitter, weighted_length
+from custom_components.qwen_tts.aioqwentts.errors import TextStalledError
+from custom_components.qwen_tts.aioqwentts.splitting import SentenceSplitter
+from custom_components.qwen_tts.aioqwentts.text import weighted_length
+from custom_components.qwen_tts.aioqwentts.text_stream import stream_pieces
 
 
 async def tokens(text: str, size: int = 1, pause: float = 0.001) -> AsyncIterator[str]:

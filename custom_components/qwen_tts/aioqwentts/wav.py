@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 import struct
 
+from .errors import ProtocolError
+
 SAMPLE_RATE = 24_000
 SAMPLE_WIDTH = 2  # bytes: 16-bit
 CHANNELS = 1
@@ -19,7 +21,7 @@ CHANNELS = 1
 UNKNOWN_LENGTH = 0xFFFFFFFF
 
 
-class WavFormatError(ValueError):
+class WavFormatError(ProtocolError):
     """The bytes are not a WAV file this client can use."""
 
 
@@ -68,7 +70,12 @@ def to_wav(pcm: bytes, pcm_format: PcmFormat = DEFAULT_FORMAT) -> bytes:
     return wav_header(len(pcm), pcm_format) + pcm
 
 
-def _parse_header(data: bytes) -> tuple[PcmFormat, int] | None:
+#: Sample rates a WAV header may claim: anything else describes no audio a speaker can play.
+_SAMPLE_RATES = range(8_000, 192_001)
+_MAX_CHANNELS = 8
+
+
+def _parse_header(data: bytes | bytearray) -> tuple[PcmFormat, int] | None:
     """Return the format and the offset of the PCM, or None if more bytes are needed."""
     if len(data) < 12:
         return None
@@ -87,15 +94,22 @@ def _parse_header(data: bytes) -> tuple[PcmFormat, int] | None:
         if len(data) < body + chunk_size:
             return None
         if chunk_id == b"fmt ":
-            if chunk_size < 16:
-                raise WavFormatError("fmt chunk too short")
-            tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", data, body)
-            if tag != 1 or bits != 16:
-                raise WavFormatError(f"unsupported WAV encoding (format {tag}, {bits} bits)")
-            pcm_format = PcmFormat(rate, bits // 8, channels)
+            pcm_format = _read_fmt(data, body, chunk_size)
         # Chunks are word-aligned: an odd-sized chunk is followed by a pad byte.
         offset = body + chunk_size + (chunk_size & 1)
     return None
+
+
+def _read_fmt(data: bytes | bytearray, body: int, size: int) -> PcmFormat:
+    """The format a fmt chunk describes, refusing what no speaker can play."""
+    if size < 16:
+        raise WavFormatError("fmt chunk too short")
+    tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", data, body)
+    if tag != 1 or bits != 16:
+        raise WavFormatError(f"unsupported WAV encoding (format {tag}, {bits} bits)")
+    if not 1 <= channels <= _MAX_CHANNELS or rate not in _SAMPLE_RATES:
+        raise WavFormatError(f"unplayable WAV format ({channels} channels at {rate} Hz)")
+    return PcmFormat(rate, bits // 8, channels)
 
 
 def read_wav(data: bytes) -> tuple[PcmFormat, bytes]:
@@ -113,38 +127,48 @@ def read_wav(data: bytes) -> tuple[PcmFormat, bytes]:
 
 
 class PcmStreamDecoder:
-    """Turn the decoded audio chunks of one event stream into whole-sample PCM.
+    """Turn the audio bytes of one answer into whole-sample PCM, whichever shape they come in.
 
-    The documented stream is raw PCM; a 2026 probe saw a WAV file cut across the chunks instead.
-    The first bytes decide: a `RIFF` start means a header to skip, however many chunks it spans.
-    Output chunks always hold whole samples, so a consumer can forward them as they come.
+    The documented stream is raw PCM; a 2026 probe saw a WAV file cut across the chunks instead,
+    and an audio URL serves a WAV file. The first bytes decide: a `RIFF` start means a header to
+    skip, however many chunks it spans, but no more than `max_header` bytes of it (a header with
+    a huge metadata chunk is refused, not buffered). Output chunks always hold whole samples, so
+    a consumer can forward them as they come. Work is linear in the bytes fed.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_header: int = 64 * 1024) -> None:
         """Start before the first byte of a stream."""
-        self._pending = b""
+        self._pending = bytearray()
         self._header_done = False
+        self._max_header = max_header
         self.format = DEFAULT_FORMAT
 
     def feed(self, chunk: bytes) -> bytes:
         """Add a chunk; return the whole samples it completes (possibly none)."""
-        data = self._pending + chunk
-        if not self._header_done:
-            if len(data) < 4 and b"RIFF".startswith(data):
-                self._pending = data
-                return b""
-            if data.startswith(b"RIFF"):
-                parsed = _parse_header(data)
-                if parsed is None:
-                    self._pending = data
+        if self._header_done and not self._pending:
+            data: bytes | bytearray = chunk  # the common case: no copy
+        else:
+            self._pending += chunk
+            data = self._pending
+            if not self._header_done:
+                if len(data) < 4 and b"RIFF".startswith(data):
                     return b""
-                self.format, offset = parsed
-                data = data[offset:]
-            self._header_done = True
+                if data.startswith(b"RIFF"):
+                    parsed = _parse_header(data)
+                    if parsed is None:
+                        if len(data) > self._max_header:
+                            raise WavFormatError("the WAV header is larger than allowed")
+                        return b""
+                    self.format, offset = parsed
+                    del data[:offset]
+                self._header_done = True
         frame = self.format.sample_width * self.format.channels
         usable = len(data) - len(data) % frame
-        self._pending = data[usable:]
-        return data[:usable]
+        if usable == len(data):
+            self._pending = bytearray()
+            return bytes(data)  # no copy when data is already bytes
+        self._pending = bytearray(data[usable:])
+        return bytes(data[:usable])
 
     def finish(self) -> None:
         """Check the stream did not end inside a WAV header.

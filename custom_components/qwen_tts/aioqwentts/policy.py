@@ -1,0 +1,99 @@
+"""The client's policy as values: retries, time limits and size limits.
+
+A `QwenTTSClient` takes one `ClientPolicy` and applies it to every transport alike, so that HTTP,
+realtime and duplex requests retry the same answers the same way, end within the same bounds,
+and hold the same amount of memory at most. Nothing here is a module global to patch: callers
+(and tests) pass the policy they want.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+import random
+
+from .errors import DashScopeError, RateLimitError
+
+#: How the client introduces itself when the caller says nothing else.
+DEFAULT_USER_AGENT = "aioqwentts/0.2"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How 429 and 5xx answers are retried: a few attempts, exponential backoff, full jitter."""
+
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 4.0
+    #: A `Retry-After` longer than this is not waited for: the caller gets the error instead.
+    max_retry_after: float = 30.0
+    #: Draws the jittered delay from [low, high]; replaceable to make delays predictable.
+    uniform: Callable[[float, float], float] = field(default=random.uniform, compare=False)
+
+    def delay(
+        self, attempt: int, error: DashScopeError, *, persistent: bool = False
+    ) -> float | None:
+        """Seconds to wait before attempt `attempt + 1`, or None to give up.
+
+        `persistent` lifts the attempt count (the caller's deadline bounds the retries instead):
+        for a piece of speech whose listener already hears the pieces before it.
+        """
+        if not error.retryable or (not persistent and attempt + 1 >= self.attempts):
+            return None
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return error.retry_after if error.retry_after <= self.max_retry_after else None
+        # Full jitter spreads the retries of concurrent pieces so they don't collide again.
+        return self.uniform(0.0, min(self.max_delay, self.base_delay * 2 ** min(attempt, 30)))
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Time limits, chosen for a voice assistant that should answer or fail within seconds.
+
+    Every request ends by its deadline, `deadline_base + deadline_per_character` x its weighted
+    characters (CJK counts 2), whatever the service does: keep-alive comments, pings and unknown
+    events never extend it. The default, 25 s + 0.1 s a character, lets a slow service start late
+    and then stream the audio no faster than it is spoken (Chinese speech runs about 8 weighted
+    characters a second), and ends a one-sentence request (up to 120 characters) within 37 s.
+    """
+
+    #: Establishing the TCP/TLS connection.
+    connect: float = 10.0
+    #: The longest silence from the service while it owes an answer.
+    silence: float = 20.0
+    deadline_base: float = 25.0
+    deadline_per_character: float = 0.1
+
+    def deadline(self, weighted_characters: int) -> float:
+        """Seconds a request for this much text may take from start to end."""
+        return self.deadline_base + self.deadline_per_character * weighted_characters
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much the client holds or opens at once: bounds on everything the service sends."""
+
+    #: Requests (HTTP requests and WebSocket sessions) one client has open at once.
+    max_concurrent_requests: int = 8
+    #: One server-sent event, or one WebSocket frame. Real ones carry a fraction of a second of
+    #: audio (a few KB); 4 MiB of base64 is a minute of it.
+    max_event_bytes: int = 4 * 1024 * 1024
+    #: A JSON answer (a non-streamed synthesis answer is a few hundred bytes).
+    max_json_bytes: int = 1024 * 1024
+    #: How much of an error answer is read; the rest is never received.
+    max_error_bytes: int = 64 * 1024
+    #: A WAV header before its audio (44 bytes usually; metadata chunks may add some).
+    max_wav_header_bytes: int = 64 * 1024
+    #: One downloaded audio file (600 characters are about 3 MB of audio).
+    max_audio_bytes: int = 64 * 1024 * 1024
+    #: Redirects followed for one request.
+    max_redirects: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class ClientPolicy:
+    """Everything a client applies to every request, whatever its transport."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)

@@ -1,0 +1,169 @@
+"""HTTP plumbing shared by the HTTP transports: requests, redirects, bounded reads, failures.
+
+Redirects are followed here, not by aiohttp, so that each hop is checked: at most
+`Limits.max_redirects` of them, the credentials (`Authorization`, `X-DashScope-WorkSpace`) never
+sent to another origin, a POST followed only where its method survives (307, 308), and every
+audio download hop shown to the host guard first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from email.utils import parsedate_to_datetime
+import json
+import math
+import time
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from ..errors import (
+    CannotConnectError,
+    DashScopeError,
+    ProtocolError,
+    RequestTimeoutError,
+    StreamError,
+    error_from_body,
+)
+from ..policy import Limits, Timeouts
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CREDENTIALS = ("Authorization", "X-DashScope-WorkSpace")
+
+type HostCheck = Callable[[URL], Awaitable[None]]
+
+
+@asynccontextmanager
+async def request(
+    session: aiohttp.ClientSession,
+    method: str,
+    url: URL,
+    *,
+    headers: Mapping[str, str],
+    limits: Limits,
+    timeouts: Timeouts,
+    body: dict[str, Any] | None = None,
+    check_host: HostCheck | None = None,
+    what: str = "the speech service",
+) -> AsyncIterator[aiohttp.ClientResponse]:
+    """Send a request, following redirects as the module docstring says; yield the answer.
+
+    Timeouts: only connecting is timed here; silence and the overall deadline are the caller's.
+    """
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, sock_read=None)
+    data = wire_json(body) if body is not None else None
+    sent = dict(headers)
+    if data is not None:
+        sent["Content-Type"] = "application/json"
+    origin = url.origin()
+    for _ in range(limits.max_redirects + 1):
+        if check_host is not None:
+            await check_host(url)
+        with transport_errors(what):
+            response = await session.request(
+                method, url, data=data, headers=sent, timeout=timeout, allow_redirects=False
+            )
+        if response.status not in _REDIRECTS:
+            try:
+                with transport_errors(what):
+                    yield response
+            finally:
+                response.release()
+            return
+        location = response.headers.get("Location")
+        response.release()
+        if not location or (method == "POST" and response.status not in (307, 308)):
+            raise ProtocolError(f"{what} answered with a redirect this client cannot follow")
+        try:
+            url = url.join(URL(location, encoded=True))
+        except ValueError as err:
+            raise ProtocolError(f"{what} redirected to an invalid address") from err
+        if url.origin() != origin:
+            # Another host: it gets neither the key nor the workspace.
+            sent = {k: v for k, v in sent.items() if k not in _CREDENTIALS}
+    raise ProtocolError(f"{what} redirected more than {limits.max_redirects} times")
+
+
+def wire_json(value: object) -> bytes:
+    """JSON as sent: ASCII only, so that no string (a lone surrogate, say) can fail to encode."""
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+@contextmanager
+def transport_errors(what: str) -> Iterator[None]:
+    """Translate aiohttp's failures into the client's errors, naming what failed."""
+    try:
+        yield
+    except TimeoutError as err:
+        raise RequestTimeoutError(f"Timed out connecting to {what}") from err
+    except aiohttp.ClientPayloadError as err:
+        raise StreamError(f"The answer of {what} broke off") from err
+    except aiohttp.ClientError as err:
+        raise CannotConnectError(f"Cannot reach {what}: {type(err).__name__}") from err
+
+
+async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
+    """The body, or None if it is longer than limit (reading stops there)."""
+    if (response.content_length or 0) > limit:
+        return None
+    data = bytearray()
+    async for block in response.content.iter_any():
+        data += block
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
+
+async def read_json(response: aiohttp.ClientResponse, limits: Limits, what: str) -> dict[str, Any]:
+    """A JSON object answer, read within `limits.max_json_bytes`."""
+    raw = await read_bounded(response, limits.max_json_bytes)
+    if raw is None:
+        raise ProtocolError(f"{what} answered with more than {limits.max_json_bytes} bytes")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ProtocolError(f"{what} answered with invalid JSON") from err
+    if not isinstance(body, dict):
+        raise ProtocolError(f"{what} answered with JSON that is not an object")
+    return body
+
+
+async def error_from_response(response: aiohttp.ClientResponse, limits: Limits) -> DashScopeError:
+    """The error an HTTP error answer describes; at most `limits.max_error_bytes` are read."""
+    raw = bytearray()
+    try:
+        while len(raw) <= limits.max_error_bytes:
+            block = await response.content.read(limits.max_error_bytes + 1 - len(raw))
+            if not block:
+                break
+            raw += block
+    except aiohttp.ClientError:
+        pass  # what arrived is enough to tell the error
+    text = raw[: limits.max_error_bytes].decode("utf-8", errors="replace")
+    try:
+        body: object = json.loads(text)
+    except ValueError:
+        body = None
+    return error_from_body(
+        response.status,
+        body,
+        request_id=response.headers.get("x-request-id"),
+        retry_after=retry_after(response.headers.get("Retry-After")),
+        fallback=text.strip()[:200] or response.reason or f"HTTP {response.status}",
+    )
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a Retry-After header (a number or an HTTP date); None if unusable."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+    return max(0.0, seconds) if math.isfinite(seconds) else None
