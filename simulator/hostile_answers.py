@@ -69,6 +69,7 @@ from .hostile_faults import (
     Reshape,
     Trickle,
     TrickleJson,
+    recorded_code,
 )
 from .origins import Listeners
 from .oss import ObjectStore
@@ -162,13 +163,6 @@ def _odd_error_body(request: web.Request, request_id: str, fault: OddError) -> d
     return body
 
 
-def _code_text(body: dict[str, Any]) -> str:
-    code = body.get("code", MISSING)
-    if code is MISSING:
-        return ""
-    return code if isinstance(code, str) else dumps(code)
-
-
 def _retry_after(fault: OddError) -> str | None:
     if fault.retry_after is None or fault.retry_after not in {*_RETRY_AFTER, "http_date"}:
         return fault.retry_after
@@ -194,7 +188,7 @@ async def _odd_error(
             await sse.audio(limit=fault.after_chunks)
             event = sse_event(sse.next_id, dumps(body), event="error", status=fault.status)
             await sse.write(event)
-            sse.response[ERROR_CODE] = _code_text(body)
+            sse.response[ERROR_CODE] = recorded_code(body.get("code", MISSING))
             await sse.response.write_eof()
 
         return await _Sse(request, synthesis, service, None).run(error_event)
@@ -204,7 +198,7 @@ async def _odd_error(
     response = web.Response(
         status=fault.status, text=dumps(body), content_type="application/json", headers=headers
     )
-    response[ERROR_CODE] = _code_text(body)
+    response[ERROR_CODE] = recorded_code(body.get("code", MISSING))
     return response
 
 

@@ -11,7 +11,8 @@ from typing import Any, Literal
 
 from .broken_wav import DEFAULT_LIST_SIZE, WavDefect
 from .echo import EchoKind
-from .shapes import Rewrite
+from .shapes import MISSING, Rewrite
+from .wire import dumps
 
 #: Which SSE events a reshape touches: every one, the audio events, the final one, or by id.
 type EventSelector = Literal["all", "audio", "final"] | int
@@ -20,6 +21,16 @@ type RetryAfterKind = Literal["garbage", "negative", "huge", "http_date"]
 RETRY_AFTER_KINDS: tuple[RetryAfterKind, ...] = ("garbage", "negative", "huge", "http_date")
 DEFAULT_HUGE_SIZE = 8 * 1024 * 1024
 DEFAULT_PIECE = 16 * 1024
+
+
+def recorded_code(code: Any) -> str:
+    """Return how the request log notes an error code.
+
+    A string as it is; anything else as its JSON text; "" when the error has no code.
+    """
+    if code is MISSING:
+        return ""
+    return code if isinstance(code, str) else dumps(code)
 
 
 class HostileFault:

@@ -39,6 +39,7 @@ import uuid
 from aiohttp import web
 
 from .echo import EchoKind, close_reason, echo_message
+from .hostile_faults import recorded_code
 from .shapes import KEEP, MISSING, Rewrite, rewritten
 
 type RealtimeTrickleKind = Literal["event", "ping", "both"]
@@ -113,13 +114,6 @@ class SessionRecord(Protocol):
     close_code: int | None
 
 
-def record_code(code: Any) -> str:
-    """Return how an error code is recorded: itself if a string, else its JSON text."""
-    if code is MISSING:
-        return ""
-    return code if isinstance(code, str) else json.dumps(code)
-
-
 class HostileRun:
     """One session's run of a hostile fault: the hooks the session calls."""
 
@@ -189,7 +183,7 @@ class HostileRun:
                     event = rewritten(event, ("error",), fault.error)
                 sent = event.get("error")
                 code = sent.get("code", MISSING) if isinstance(sent, dict) else MISSING
-                self._record.error_codes.append(record_code(code))
+                self._record.error_codes.append(recorded_code(code))
                 await self._send(json.dumps(event, ensure_ascii=False))
                 verdict = "stop_response"
             case RealtimeHugeFrame():
