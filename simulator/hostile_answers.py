@@ -202,16 +202,38 @@ async def _odd_error(
     return response
 
 
-def _filled(filler: str, size: int) -> str:
-    return (filler * (size // len(filler) + 1))[:size]
+@dataclass(frozen=True)
+class _Padded:
+    """A body of head, filler repeated fill bytes long, and tail: never whole in memory."""
 
+    head: bytes
+    filler: bytes
+    fill: int
+    tail: bytes
 
-def _sized_json(body: dict[str, Any], member: str, filler: str, size: int) -> bytes:
-    """Serialize body with its string member padded so that the whole is size bytes."""
-    body = {**body, member: ""}
-    base = len(dumps(body).encode())
-    body[member] = _filled(filler, max(0, size - base))
-    return dumps(body).encode()
+    @classmethod
+    def json(cls, body: dict[str, Any], member: str, filler: str, size: int) -> _Padded:
+        """Body serialized with its string member padded so that the whole is size bytes."""
+        before, _, after = dumps({**body, member: ""}).partition(f'"{member}":""')
+        head, tail = f'{before}"{member}":"'.encode(), f'"{after}'.encode()
+        return cls(head, filler.encode(), max(0, size - len(head) - len(tail)), tail)
+
+    @property
+    def length(self) -> int:
+        """The body's length in bytes."""
+        return len(self.head) + self.fill + len(self.tail)
+
+    async def write(self, response: web.StreamResponse, piece: int) -> None:
+        """Write the body piece bytes at a time (each write drains: memory stays bounded)."""
+        await response.write(self.head)
+        piece = max(1, piece)
+        block = self.filler * (piece // len(self.filler) + 2)
+        written = 0
+        while written < self.fill:
+            start, size = written % len(self.filler), min(piece, self.fill - written)
+            await response.write(block[start : start + size])
+            written += size
+        await response.write(self.tail)
 
 
 async def _huge_error(
@@ -219,10 +241,10 @@ async def _huge_error(
 ) -> web.StreamResponse:
     if fault.content_type == "json":
         base = {"code": "InternalError", "message": "", "request_id": request_id}
-        data = _sized_json(base, "message", _JSON_FILLER, fault.size)
+        data = _Padded.json(base, "message", _JSON_FILLER, fault.size)
         content_type = "application/json"
     else:
-        data = _filled(_TEXT_FILLER, fault.size).encode()
+        data = _Padded(b"", _TEXT_FILLER.encode(), fault.size, b"")
         content_type = "text/plain; charset=utf-8"
     response = web.StreamResponse(
         status=fault.status, headers={hdrs.CONTENT_TYPE: content_type, "x-request-id": request_id}
@@ -231,10 +253,10 @@ async def _huge_error(
         response[ERROR_CODE] = "InternalError"
 
     async def body() -> None:
-        await _write_pieces(response, data, fault.piece)
+        await data.write(response, fault.piece)
         await response.write_eof()
 
-    return await _sent(request, response, len(data) if fault.content_length else None, body)
+    return await _sent(request, response, data.length if fault.content_length else None, body)
 
 
 # Non-streaming answers.
@@ -264,16 +286,17 @@ async def _json(
     body: Any = result_body(url, synthesis.audio_id, expires_at, synthesis.usage, rid)
     if isinstance(fault, Reshape):
         body = _reshaped(fault, body)
-    data = (body if isinstance(body, str) else dumps(body)).encode()
     if isinstance(fault, HugeJson):
-        data = _sized_json(body, "padding", "x", fault.size)
+        padded = _Padded.json(body, "padding", "x", fault.size)
         response = web.StreamResponse(headers=headers)
 
         async def huge() -> None:
-            await _write_pieces(response, data, fault.piece)
+            await padded.write(response, fault.piece)
             await response.write_eof()
 
-        return await _sent(request, response, len(data) if fault.content_length else None, huge)
+        length = padded.length if fault.content_length else None
+        return await _sent(request, response, length, huge)
+    data = (body if isinstance(body, str) else dumps(body)).encode()
     if isinstance(fault, HoldAfterStop):
         response = web.StreamResponse(headers=headers)
 
@@ -479,12 +502,6 @@ async def _hold(seconds: float | None) -> None:
         await asyncio.Event().wait()  # until the client leaves and the handler is cancelled
     else:
         await asyncio.sleep(seconds)
-
-
-async def _write_pieces(response: web.StreamResponse, data: bytes, piece: int) -> None:
-    view = memoryview(data)
-    for start in range(0, len(view), max(1, piece)):
-        await response.write(view[start : start + piece])  # drains: memory stays bounded
 
 
 async def _sent(

@@ -82,9 +82,10 @@ def ws_url(sim: DashScopeSimulator, model: str = "qwen3-tts-flash-realtime") -> 
 async def ws_connect(
     session: aiohttp.ClientSession, sim: DashScopeSimulator, **options: Any
 ) -> aiohttp.ClientWebSocketResponse:
-    """Open a realtime session with GOOD_KEY and wait for session.created."""
+    """Open a realtime session with GOOD_KEY (and headers) and wait for session.created."""
+    headers = {"Authorization": f"Bearer {GOOD_KEY}"} | options.pop("headers", {})
     ws: aiohttp.ClientWebSocketResponse = await session.ws_connect(
-        ws_url(sim), headers={"Authorization": f"Bearer {GOOD_KEY}"}, **options
+        ws_url(sim), headers=headers, **options
     )
     created = await receive_json(ws)
     assert created["type"] == "session.created"
