@@ -159,7 +159,8 @@ async def test_realtime_close_reason_echoes(
     message = await ws.receive(timeout=10)
     assert message.type == aiohttp.WSMsgType.CLOSE
     assert message.data == 4001
-    reason: str = message.extra
+    reason = message.extra
+    assert isinstance(reason, str)
     assert len(reason.encode()) <= CLOSE_REASON_LIMIT
     if echo == "key":
         assert reason == f"Invalid API-key provided: {GOOD_KEY}"
