@@ -21,6 +21,9 @@ the integration's client copes with the variants):
 * Audio is the simulator's deterministic PCM at 24 kHz whatever `sample_rate` or
   `response_format` asks ("wav" adds a WAV header at the start of each response; mp3 and opus
   are not encoded: the PCM is sent as is).
+* A session whose client leaves (a close frame, or the connection lost) before the server ended
+  it is recorded with `client_left`; the responses still being made are abandoned. Hostile
+  faults (realtime_hostile.py) hook into sending, each delta, and the finish.
 """
 
 from __future__ import annotations

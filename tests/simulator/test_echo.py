@@ -209,3 +209,48 @@ async def test_throttle_with_an_http_date(
     date = parsedate_to_datetime(header)
     assert (date - before).total_seconds() >= 30
     assert (date - before).total_seconds() < 3600
+
+
+# The queue.
+
+
+async def test_hostile_faults_queue_with_the_others(
+    sim: DashScopeSimulator, session: aiohttp.ClientSession
+) -> None:
+    sim.throttle_next("negative")
+    sim.fail_next(500, "InternalError")
+    sim.fail_next_echoing(echo="key")
+    bad_key = await session.post(
+        sim.base_url + GENERATION_PATH,
+        data=json.dumps(synthesis_body()),
+        headers={"Authorization": "Bearer sk-bad"},
+    )
+    assert (await bad_key.json())["message"] == "Invalid API-key provided."  # consumed nothing
+    statuses = [(await _post(session, sim)).status for _ in range(4)]
+    assert statuses == [429, 500, 401, 200]
+    assert [r.error_code for r in sim.generation_requests] == [
+        "InvalidApiKey",
+        "Throttling.RateQuota",
+        "InternalError",
+        "InvalidApiKey",
+        None,
+    ]
+
+
+async def test_realtime_hostile_faults_queue_with_the_others(
+    sim: DashScopeSimulator, session: aiohttp.ClientSession
+) -> None:
+    sim.realtime_fault("handshake", status=503, code="ModelUnavailable")
+    sim.realtime_echo(echo="key")
+    with pytest.raises(aiohttp.WSServerHandshakeError):
+        await ws_connect(session, sim)
+    ws = await ws_connect(session, sim)
+    await send(ws, "input_text_buffer.append", text="abcd. ")
+    events = await events_until(ws, lambda es: bool(es) and es[-1]["type"] == "error")
+    assert events[-1]["error"]["message"] == f"Invalid API-key provided: {GOOD_KEY}"
+    await ws.close()
+    ws = await ws_connect(session, sim)  # nothing armed any more
+    await send(ws, "input_text_buffer.append", text="abcd. ")
+    events = await events_until(ws, lambda es: bool(es) and es[-1]["type"] == "response.done")
+    assert "error" not in [e["type"] for e in events]
+    await ws.close()
