@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from .hostile_faults import HostileFault
+
 
 @dataclass(frozen=True)
 class HttpError:
@@ -54,7 +56,7 @@ class AudioUrlFault:
     """The download is a WAV header and zeros, this many bytes in all."""
 
 
-type Fault = HttpError | BareStreamError | StreamCut | MalformedFrame | AudioUrlFault
+type Fault = HttpError | BareStreamError | StreamCut | MalformedFrame | AudioUrlFault | HostileFault
 
 
 def applies_to(fault: Fault, *, streaming: bool) -> bool:
@@ -64,6 +66,8 @@ def applies_to(fault: Fault, *, streaming: bool) -> bool:
             return True
         case AudioUrlFault():
             return not streaming
+        case HostileFault():
+            return fault.applies(streaming=streaming)
         case _:
             return streaming
 

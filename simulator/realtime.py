@@ -21,6 +21,9 @@ the integration's client copes with the variants):
 * Audio is the simulator's deterministic PCM at 24 kHz whatever `sample_rate` or
   `response_format` asks ("wav" adds a WAV header at the start of each response; mp3 and opus
   are not encoded: the PCM is sent as is).
+* A session whose client leaves (a close frame, or the connection lost) before the server ended
+  it is recorded with `client_left`; the responses still being made are abandoned. Hostile
+  faults (realtime_hostile.py) hook into sending, each delta, and the finish.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import base64
 from dataclasses import dataclass, field
 import json
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Literal
 import uuid
 
@@ -46,6 +50,7 @@ from .catalog import (
     weighted_length,
 )
 from .config import SimulatorConfig
+from .realtime_hostile import HostileRealtimeFault, HostileRun
 from .validation import INVALID_VOICE, ApiError, RateLimiter, authenticate
 
 if TYPE_CHECKING:
@@ -136,6 +141,13 @@ class RealtimeSession:
     """The close code the server sent (None: the client closed first, or the connection dropped)."""
     finished: bool = False
     """Whether `session.finished` was sent."""
+    client_left: bool = False
+    """Whether the client closed or dropped the connection before the server ended the session.
+
+    (Also set for sessions still open when the simulator stops.)
+    """
+    ended_at: float | None = None
+    """time.monotonic() when the session's handler ended (None while it runs)."""
 
     @property
     def event_types(self) -> list[str]:
@@ -185,14 +197,14 @@ class RealtimeMixin:
         fault = RealtimeFault(kind, after_chunks, status, code, message, close_code)
         self._realtime_faults.append([fault, count])
 
-    def _take_realtime_fault(self) -> RealtimeFault | None:
+    def _take_realtime_fault(self) -> RealtimeFault | HostileRealtimeFault | None:
         if not self._realtime_faults:
             return None
         armed = self._realtime_faults[0]
         armed[1] -= 1
         if not armed[1]:
             self._realtime_faults.pop(0)
-        fault: RealtimeFault = armed[0]
+        fault: RealtimeFault | HostileRealtimeFault = armed[0]
         return fault
 
     async def _realtime(self, request: web.Request) -> web.StreamResponse:
@@ -203,7 +215,7 @@ class RealtimeMixin:
             authenticate(request.headers.get(hdrs.AUTHORIZATION), self.api_keys)
             self._admit_realtime(model)
             fault = self._take_realtime_fault()
-            if fault is not None and fault.kind == "handshake":
+            if isinstance(fault, RealtimeFault) and fault.kind == "handshake":
                 raise ApiError(fault.status, fault.code, fault.message)
         except ApiError as error:
             record.status = error.status
@@ -214,7 +226,10 @@ class RealtimeMixin:
         try:
             await _Session(ws, request, record, self.config, fault, self.region).run()
         except ConnectionError:
+            record.client_left = True
             _LOGGER.info("realtime client left session %s", record.session_id)
+        finally:
+            record.ended_at = time.monotonic()
         return ws
 
     def _admit_realtime(self, model: str | None) -> None:
@@ -254,7 +269,7 @@ class _Session:
         request: web.Request,
         record: RealtimeSession,
         config: SimulatorConfig,
-        fault: RealtimeFault | None,
+        fault: RealtimeFault | HostileRealtimeFault | None,
         region: Region,
     ) -> None:
         self._ws = ws
@@ -262,8 +277,14 @@ class _Session:
         self._request = request
         self._record = record
         self._config = config
-        self._fault = fault
+        self._fault = fault if isinstance(fault, RealtimeFault) else None
         self._send_lock = asyncio.Lock()
+        self._hostile = (
+            HostileRun(fault, ws, request, record, self._send_lock)
+            if isinstance(fault, HostileRealtimeFault)
+            else None
+        )
+        self._dropped = False
         self._buffer = ""
         self._segments: asyncio.Queue[str | None] = asyncio.Queue()
         self._deltas_sent = 0
@@ -292,6 +313,9 @@ class _Session:
             await self._read(responder)
         except _SessionClosedError:
             pass
+        except asyncio.CancelledError:
+            self._client_gone()  # the connection dropped under the handler (or the server stops)
+            raise
         finally:
             responder.cancel()
             await asyncio.gather(responder, return_exceptions=True)
@@ -316,14 +340,27 @@ class _Session:
                 # Later events are only recorded, while the responder finishes the session.
                 await self._wait_responder(responder)
                 return
+        self._client_gone()
 
     async def _wait_responder(self, responder: asyncio.Task[None]) -> None:
         reader = asyncio.create_task(self._drain(), name="simulator realtime drain")
         try:
-            await responder
+            await asyncio.wait({responder, reader}, return_when=asyncio.FIRST_COMPLETED)
+            if not responder.done() and self._client_gone():
+                # Nobody is left to answer (a held session would otherwise wait for ever).
+                responder.cancel()
+                await asyncio.gather(responder, return_exceptions=True)
+            else:
+                await responder
         finally:
             reader.cancel()
             await asyncio.gather(reader, return_exceptions=True)
+
+    def _client_gone(self) -> bool:
+        """Note, and return, whether the connection ended without the server ending it."""
+        if self._record.close_code is None and not self._dropped:
+            self._record.client_left = True
+        return self._record.client_left
 
     async def _drain(self) -> None:
         async for message in self._ws:
@@ -405,6 +442,8 @@ class _Session:
                 await self._response(segment)
             except _ResponseStoppedError:
                 continue
+        if self._hostile is not None:
+            await self._hostile.before_finished()
         await self._send("session.finished")
         self._record.finished = True
         await self._close(1000)
@@ -466,6 +505,12 @@ class _Session:
         await self._send("response.done", response=response)
 
     async def _fault_point(self) -> None:
+        if self._hostile is not None:
+            match await self._hostile.at_delta(self._deltas_sent):
+                case "stop_response":
+                    raise _ResponseStoppedError
+                case "end_session":
+                    raise _SessionClosedError
         fault = self._fault
         if fault is None or self._deltas_sent < fault.after_chunks:
             return
@@ -478,6 +523,7 @@ class _Session:
                 await self._close(fault.close_code)
                 raise _SessionClosedError
             case "drop":
+                self._dropped = True
                 await asyncio.sleep(0.02)  # let the events already sent reach the client
                 if self._request.transport is not None:
                     self._request.transport.close()
@@ -490,9 +536,14 @@ class _Session:
 
     async def _send(self, kind: str, **fields: Any) -> None:
         event = {"event_id": _event_id(), "type": kind, **fields}
+        text = (
+            self._hostile.encode(event)
+            if self._hostile is not None
+            else json.dumps(event, ensure_ascii=False)
+        )
         async with self._send_lock:
             if not self._ws.closed:
-                await self._ws.send_str(json.dumps(event, ensure_ascii=False))
+                await self._ws.send_str(text)
 
     async def _error(self, code: str, message: str) -> None:
         self._record.error_codes.append(code)

@@ -22,3 +22,7 @@ class RecordedRequest:
     """The error code answered: in a JSON error body, an SSE error event, or an OSS XML error."""
     started_at: float
     """time.monotonic() when the request arrived."""
+    ended_at: float | None = None
+    """time.monotonic() when the answer was complete, or the client left."""
+    origin: str = ""
+    """The simulator origin it came to: base_url, or other_origin_url after a redirect there."""

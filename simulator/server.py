@@ -16,12 +16,17 @@ from aiohttp.typedefs import Handler
 from .answers import Synthesis, respond, stream
 from .catalog import REGIONS, Region
 from .config import SimulatorConfig
+from .detours import DETOUR_ROUTE, Detours
 from .faults import AudioUrlFault, BareStreamError, FaultQueue, HttpError, MalformedFrame, StreamCut
+from .hostile import HostileMixin
+from .hostile_answers import Service, answer
+from .hostile_faults import HostileFault
+from .origins import Listeners, open_listeners
 from .oss import ObjectStore
 from .realtime import REALTIME_PATH, RealtimeMixin
 from .records import RecordedRequest
 from .validation import ApiError, RateLimiter, admit, authenticate, bearer_key
-from .wire import ERROR_CODE, error_response
+from .wire import CLIENT_LEFT, ERROR_CODE, error_response
 
 GENERATION_PATH = "/api/v1/services/aigc/multimodal-generation/generation"
 _WRONG_HOST_MESSAGE = "url error, please check url\uff01"  # a fullwidth "!", as sent
@@ -34,7 +39,7 @@ _BODY: web.RequestKey[dict[str, Any] | None] = web.RequestKey("body")
 CLIENT_CLOSED_REQUEST = 499
 
 
-class DashScopeSimulator(RealtimeMixin):
+class DashScopeSimulator(RealtimeMixin, HostileMixin):
     """A local stand-in for one region of DashScope, with fault injection and a request log.
 
     Keys are valid only on the instance given them: a key of the other region's instance is
@@ -63,15 +68,22 @@ class DashScopeSimulator(RealtimeMixin):
         #: The most generation requests ever open at once (clients must bound their concurrency).
         self.peak_concurrency = 0
         self._base_url: str | None = None
+        self._listeners: Listeners | None = None
+        self._detours = Detours()
         self._init_realtime()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Start serving on host:port (port 0: any free port)."""
+        """Start serving on host:port (port 0: any free port), and on another port of host.
+
+        host may be a name ("localhost"): base_url keeps the name, numeric_base_url names the
+        address bound; other_origin_url is the second port (see origins.py).
+        """
         if self._runner is not None:
             raise RuntimeError("the simulator is already running")
         app = web.Application(middlewares=[self._record])
         app.router.add_post(GENERATION_PATH, self._generation)
         app.router.add_get("/oss/{name}", self._audio)
+        app.router.add_get(DETOUR_ROUTE, self._detour)
         app.router.add_get(REALTIME_PATH, self._realtime)
         app.router.add_route("*", "/{tail:.*}", self._wrong_url)
         # Short shutdown: a test stopping mid-stream should not wait for the stream to finish.
@@ -81,13 +93,12 @@ class DashScopeSimulator(RealtimeMixin):
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
+            self._listeners = await open_listeners(runner, host, port)
         except BaseException:
             await runner.cleanup()
             raise
         self._runner = runner
-        bound_port = runner.addresses[0][1]
-        self._base_url = f"http://{host}:{bound_port}"
+        self._base_url = self._listeners.base_url
 
     async def stop(self) -> None:
         """Stop serving; connections still open are closed."""
@@ -211,6 +222,8 @@ class DashScopeSimulator(RealtimeMixin):
                 self._in_flight -= 1
             if (answered := locals().get("response")) is not None:
                 status, error_code = answered.status, answered.get(ERROR_CODE)
+                if answered.get(CLIENT_LEFT):
+                    status = CLIENT_CLOSED_REQUEST
             self._log_request(request, body, started_at, status, error_code)
         return response
 
@@ -232,6 +245,8 @@ class DashScopeSimulator(RealtimeMixin):
             status=status,
             error_code=error_code,
             started_at=started_at,
+            ended_at=time.monotonic(),
+            origin=self._listeners.origin_of(request) if self._listeners else "",
         )
         # Recorded once answered, but listed by arrival: streams may overlap.
         insort(self._requests, record, key=attrgetter("started_at"))
@@ -253,6 +268,9 @@ class DashScopeSimulator(RealtimeMixin):
             request, delay=self.config.audio_url_delay, request_id=request[_REQUEST_ID]
         )
 
+    async def _detour(self, request: web.Request) -> web.StreamResponse:
+        return self._detours.serve(request, request[_REQUEST_ID])
+
     async def _generation(self, request: web.Request) -> web.StreamResponse:
         authenticate(request.headers.get(hdrs.AUTHORIZATION), self.api_keys)
         job = admit(request[_BODY], region=self.region, config=self.config, limiter=self._limiter)
@@ -261,6 +279,12 @@ class DashScopeSimulator(RealtimeMixin):
         if isinstance(fault, HttpError) and not (streaming and fault.in_stream):
             raise ApiError(fault.status, fault.code, fault.message)
         synthesis = Synthesis.of(job, request[_REQUEST_ID], self.config)
+        if isinstance(fault, HostileFault):
+            assert self._listeners is not None
+            service = Service(
+                self.config, self._store, self._detours, self._listeners, GENERATION_PATH
+            )
+            return await answer(request, synthesis, fault, streaming=streaming, service=service)
         config, store, base_url = self.config, self._store, self.base_url
         if streaming:
             return await stream(

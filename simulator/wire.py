@@ -9,6 +9,8 @@ from aiohttp import web
 SSE_CONTENT_TYPE = "text/event-stream;charset=UTF-8"
 ERROR_CODE = web.ResponseKey("error_code", str)
 """Set on a response that answers with an error code, for the request log."""
+CLIENT_LEFT = web.ResponseKey("client_left", bool)
+"""Set on a response whose client left before it was complete (logged as status 499)."""
 
 
 def dumps(value: Any) -> str:
