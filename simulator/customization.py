@@ -406,8 +406,12 @@ class CustomizationMixin:
                 aiohttp.ClientSession(timeout=timeout) as session,
                 session.get(target) as response,
             ):
-                content = await response.content.read(MAX_ENCODED_AUDIO + 1)
                 status, content_type = response.status, response.content_type
+                content = b""
+                while len(content) <= MAX_ENCODED_AUDIO and (
+                    piece := await response.content.read(MAX_ENCODED_AUDIO + 1 - len(content))
+                ):
+                    content += piece  # enough to know it is too large, never more
         except (aiohttp.ClientError, TimeoutError) as error:
             raise ApiError(
                 400, "InvalidParameter", f"The audio url cannot be downloaded: {url}"
