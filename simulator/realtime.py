@@ -472,11 +472,9 @@ class _Session:
             await self._error("invalid_value", "There is no response in progress to cancel.")
             return
         self._cancelled = True
-        finishing = False
+        # No session.finish can be queued: events after it are not handled.
         while not self._segments.empty():
-            finishing = self._segments.get_nowait() is None or finishing
-        if finishing:
-            self._segments.put_nowait(None)
+            self._segments.get_nowait()
 
     async def _response(self, segment: str) -> None:
         record, session, config = self._record, self._record.session, self._config

@@ -131,8 +131,8 @@ class VoiceRegistry:
 
     def of(self, owner: str | None, kind: CustomKind) -> list[CustomVoice]:
         """Return owner's voices of this kind, newest first."""
-        mine = [v for v in self._voices.values() if v.owner == owner and v.kind == kind]
-        return sorted(mine, key=lambda v: v.created_at, reverse=True)
+        # Kept in the order made: newest first is that order reversed (ties on time included).
+        return [v for v in reversed(self._voices.values()) if v.owner == owner and v.kind == kind]
 
     def delete(self, owner: str | None, voice: str) -> bool:
         """Delete owner's voice of this id; return whether there was one."""
