@@ -361,3 +361,36 @@ async def test_oversized_downloads_are_refused(
     assert (await error_of(response))[:2] == (400, "Audio.FileTooLargeError")
     with pytest.raises(ValueError, match="file name"):
         sim.host_file("a/b", b"", "audio/wav")
+
+
+@pytest.mark.parametrize("audio_format", ["mp3", "m4a"])
+@pytest.mark.parametrize(
+    ("pattern", "code", "reason"),
+    [
+        ([(8.0, False)], "Audio.AudioSilentError", None),
+        ([(2.0, True), (2.0, False)], "Audio.AudioShortError", None),
+        ([(2.0, True), (0.6, False), (2.0, True)], "Audio.PreprocessError", None),
+        ([(0.5, False), (3.5, True), (0.5, False)], None, "no_merged_segments"),
+        ([(0.5, False), (61.0, True)], "Audio.DurationLimitError", None),
+    ],
+    ids=["silent", "short", "no-segment", "fallback", "too-long"],
+)
+async def test_compressed_recordings_are_judged_like_wav(
+    sim: DashScopeSimulator,
+    session: aiohttp.ClientSession,
+    audio_format: str,
+    pattern: Pattern,
+    code: str | None,
+    reason: str | None,
+) -> None:
+    recording = encode(speech_wav(pattern), audio_format, rate=44_100, channels=2)
+    mime = {"mp3": "audio/mpeg", "m4a": "audio/x-m4a"}[audio_format]
+    response = await customize(session, sim, enrollment(data_url(recording, mime)))
+    if code is not None:
+        assert (await error_of(response))[:2] == (400, code)
+    else:
+        answer = await response.json()
+        assert (answer["output"]["fallback_mode"], answer["output"]["fallback_reason"]) == (
+            True,
+            reason,
+        )
