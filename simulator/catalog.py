@@ -1,4 +1,14 @@
-"""What the service offers: models, their voices, languages, regions, input limits and usage."""
+"""What the service offers: models, their voices, languages, regions, input limits and usage.
+
+The 2026 line-up: `qwen3-tts-flash` is an alias of `-2025-11-27` (its 49 voices, of which the
+notes name the 32 listed here) and `-2025-09-18` keeps the original 17. The instruct models'
+voices are documented only as "~24 voices": the simulator gives them the 17 original voices plus
+the first seven voices the 2025-11-27 snapshot added (Serena, Chelsie, Momo, Moon, Maia, Kai,
+Bella) - 24 in all (25 names counting the "Li" spelling). The custom-voice models (`-vc-`
+cloned, `-vd-` designed) have no system voice at all: they speak only the custom voices made for
+them (see voices.py); their per-request text limit is undocumented and assumed to be the qwen3
+models' 600 weighted characters.
+"""
 
 from bisect import bisect_right
 from dataclasses import dataclass
@@ -22,6 +32,7 @@ LANGUAGES = (
     "Russian",
 )
 LEGACY_LANGUAGES = ("Auto", "Chinese", "English")
+INVALID_VOICE = "Invalid voice specified, the requested voice does not exist or is not licensed"
 AUDIO_TOKENS_PER_SECOND = 50  # legacy usage
 
 # "li" is lower-case in the official table and "Li" in the Java SDK; the service takes both.
@@ -47,7 +58,7 @@ FLASH_VOICES = frozenset(
         "Eric",
     ]
 )
-_FLASH_2025_11_27_VOICES = FLASH_VOICES | frozenset(
+FLASH_2025_11_27_VOICES = FLASH_VOICES | frozenset(
     [
         "Serena",
         "Chelsie",
@@ -65,6 +76,9 @@ _FLASH_2025_11_27_VOICES = FLASH_VOICES | frozenset(
         "Stella",
         "Vivian",
     ]
+)
+INSTRUCT_VOICES = FLASH_VOICES | frozenset(
+    ["Serena", "Chelsie", "Momo", "Moon", "Maia", "Kai", "Bella"]
 )
 LEGACY_VOICES = frozenset({"Cherry", "Serena", "Ethan", "Chelsie"})
 _LEGACY_LATEST_VOICES = LEGACY_VOICES | frozenset({"Dylan", "Jada", "Sunny"})
@@ -105,12 +119,32 @@ def _is_double_width(code_point: int) -> bool:
     return index >= 0 and code_point <= _DOUBLE_WIDTH_RANGES[index][1]
 
 
+type CustomKind = Literal["vc", "vd"]
+"""Custom voices: "vc" cloned from a recording, "vd" designed from a description."""
+
+#: Custom-voice models, per kind: the `target_model`s a custom voice can be made for.
+CLONING_MODELS = (
+    "qwen3-tts-vc-2026-01-22",
+    "qwen3-tts-vc-realtime-2026-01-15",
+    "qwen3-tts-vc-realtime-2025-11-27",
+)
+DESIGN_MODELS = (
+    "qwen3-tts-vd-2026-01-26",
+    "qwen3-tts-vd-realtime-2026-01-15",
+    "qwen3-tts-vd-realtime-2025-12-16",
+)
+
+
 @dataclass(frozen=True)
 class Model:
     """An HTTP synthesis model: who may call it, with which voices, and how input is measured."""
 
     voices: frozenset[str]
     legacy: bool = False
+    instructions: bool = False
+    """Whether input.instructions and input.optimize_instructions are taken (instruct models)."""
+    custom: CustomKind | None = None
+    """The kind of custom voice the model speaks with, instead of system voices."""
 
     @property
     def regions(self) -> tuple[Region, ...]:
@@ -147,14 +181,28 @@ class Model:
 
 
 MODELS: dict[str, Model] = {
-    "qwen3-tts-flash": Model(FLASH_VOICES),
+    "qwen3-tts-flash": Model(FLASH_2025_11_27_VOICES),
     "qwen3-tts-flash-2025-09-18": Model(FLASH_VOICES),
-    "qwen3-tts-flash-2025-11-27": Model(_FLASH_2025_11_27_VOICES),
-    "qwen3-tts-instruct-flash": Model(FLASH_VOICES),
+    "qwen3-tts-flash-2025-11-27": Model(FLASH_2025_11_27_VOICES),
+    "qwen3-tts-instruct-flash": Model(INSTRUCT_VOICES, instructions=True),
+    "qwen3-tts-instruct-flash-2026-01-26": Model(INSTRUCT_VOICES, instructions=True),
+    CLONING_MODELS[0]: Model(frozenset(), custom="vc"),
+    DESIGN_MODELS[0]: Model(frozenset(), custom="vd"),
     "qwen-tts": Model(LEGACY_VOICES, legacy=True),
     "qwen-tts-2025-04-10": Model(LEGACY_VOICES, legacy=True),
     "qwen-tts-latest": Model(_LEGACY_LATEST_VOICES, legacy=True),
     "qwen-tts-2025-05-22": Model(_LEGACY_LATEST_VOICES, legacy=True),
 }
-# Real models, but WebSocket-only: the HTTP endpoint refuses them.
-REALTIME_MODELS = frozenset({"qwen3-tts-flash-realtime", "qwen-tts-realtime"})
+# Real models, but WebSocket-only: the HTTP endpoint refuses them (realtime.py describes them).
+REALTIME_MODELS = frozenset(
+    {
+        "qwen3-tts-flash-realtime",
+        "qwen3-tts-flash-realtime-2025-11-27",
+        "qwen3-tts-flash-realtime-2025-09-18",
+        "qwen3-tts-instruct-flash-realtime",
+        "qwen3-tts-instruct-flash-realtime-2026-01-22",
+        *CLONING_MODELS[1:],
+        *DESIGN_MODELS[1:],
+        "qwen-tts-realtime",
+    }
+)

@@ -32,3 +32,8 @@ class SimulatorConfig:
     """400 Arrearage for every synthesis."""
     retry_after: str | None = None
     """Retry-After header value for 429 responses (the real service sends none)."""
+    design_latency: float = 0.01
+    """Seconds a voice design takes before its answer (the real service: 10 s or more)."""
+    ffmpeg: str = "ffmpeg"
+    """The ffmpeg binary (a name on PATH, or a path) decoding MP3/M4A recordings and encoding
+    mp3/opus previews; a missing one makes MP3/M4A recordings undecodable."""

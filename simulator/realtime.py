@@ -24,6 +24,21 @@ the integration's client copes with the variants):
 * A session whose client leaves (a close frame, or the connection lost) before the server ended
   it is recorded with `client_left`; the responses still being made are abandoned. Hostile
   faults (realtime_hostile.py) hook into sending, each delta, and the finish.
+* The 2026 models: `qwen3-tts-flash-realtime` is an alias of `-2025-11-27` (the 2025-11-27
+  voices), `-2025-09-18` keeps the 17; the instruct models have the HTTP instruct voices (see
+  catalog.py) and take `instructions` (a string, at most 1,600 tokens) and
+  `optimize_instructions` (a boolean); other models accept and ignore them. Every qwen3 model
+  takes `bit_rate` (an integer of kbps, 6 to 510) and `enable_tn` (a boolean); they do not change
+  the audio.
+* Custom-voice models (`-vc-`, `-vd-`) speak only the caller's voices made for exactly that
+  model. The voice is checked at `session.update` and again before each response (the default
+  "Cherry", or a voice deleted meanwhile): a system voice is an `error` event with code
+  `invalid_value` and message `Engine return error code: 411`, any other refused voice the
+  invalid-voice message; the response is not made, the session stays open.
+* `response.cancel` stops the response in progress: no more audio deltas, then `response.done`
+  with status "cancelled" (no `content_part.done`, `output_item.done`, `audio.done`); segments
+  committed but not started yet are dropped too, the input buffer is kept. Without a response in
+  progress it is an `invalid_value` error event. Only completed responses are billed.
 """
 
 from __future__ import annotations
@@ -40,18 +55,27 @@ import uuid
 from aiohttp import WSMsgType, hdrs, web
 
 from .audio import SAMPLE_RATE, SAMPLE_WIDTH, synthesize_pcm, wav_header
+from .billing import LEDGER
 from .catalog import (
+    CLONING_MODELS,
+    DESIGN_MODELS,
+    FLASH_2025_11_27_VOICES,
     FLASH_VOICES,
+    INSTRUCT_VOICES,
+    INVALID_VOICE,
     LANGUAGES,
     LEGACY_LANGUAGES,
     LEGACY_VOICES,
     REGIONS,
+    CustomKind,
     Region,
     weighted_length,
 )
 from .config import SimulatorConfig
+from .instructions import instructions_problem
 from .realtime_hostile import HostileRealtimeFault, HostileRun
-from .validation import INVALID_VOICE, ApiError, RateLimiter, authenticate
+from .validation import ApiError, RateLimiter, authenticate, bearer_key
+from .voices import VOICES, voice_refusal
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -60,8 +84,9 @@ REALTIME_PATH = "/api-ws/v1/realtime"
 _LOGGER = logging.getLogger(__package__)
 
 # The realtime models speak with the voices of their HTTP counterparts.
-_QWEN3_REALTIME_VOICES = FLASH_VOICES
 _LEGACY_REALTIME_VOICES = LEGACY_VOICES
+_QWEN3_FORMATS = ("pcm", "wav", "mp3", "opus")
+_QWEN3_SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 
 
 @dataclass(frozen=True)
@@ -73,16 +98,28 @@ class RealtimeModel:
     formats: tuple[str, ...]
     sample_rates: tuple[int, ...]
     regions: tuple[Region, ...]
+    instructions: bool = False
+    """Whether the session's instructions fields are checked (instruct models)."""
+    custom: CustomKind | None = None
+    """The kind of custom voice the model speaks with, instead of system voices."""
+
+
+def _qwen3(
+    voices: frozenset[str], *, instructions: bool = False, custom: CustomKind | None = None
+) -> RealtimeModel:
+    return RealtimeModel(
+        voices, LANGUAGES, _QWEN3_FORMATS, _QWEN3_SAMPLE_RATES, REGIONS, instructions, custom
+    )
 
 
 REALTIME_MODEL_SPECS: dict[str, RealtimeModel] = {
-    "qwen3-tts-flash-realtime": RealtimeModel(
-        _QWEN3_REALTIME_VOICES,
-        LANGUAGES,
-        ("pcm", "wav", "mp3", "opus"),
-        (8000, 16000, 22050, 24000, 44100, 48000),
-        REGIONS,
-    ),
+    "qwen3-tts-flash-realtime": _qwen3(FLASH_2025_11_27_VOICES),
+    "qwen3-tts-flash-realtime-2025-11-27": _qwen3(FLASH_2025_11_27_VOICES),
+    "qwen3-tts-flash-realtime-2025-09-18": _qwen3(FLASH_VOICES),
+    "qwen3-tts-instruct-flash-realtime": _qwen3(INSTRUCT_VOICES, instructions=True),
+    "qwen3-tts-instruct-flash-realtime-2026-01-22": _qwen3(INSTRUCT_VOICES, instructions=True),
+    **{name: _qwen3(frozenset(), custom="vc") for name in CLONING_MODELS[1:]},
+    **{name: _qwen3(frozenset(), custom="vd") for name in DESIGN_MODELS[1:]},
     "qwen-tts-realtime": RealtimeModel(
         _LEGACY_REALTIME_VOICES, LEGACY_LANGUAGES, ("pcm",), (24000,), ("cn",)
     ),
@@ -93,6 +130,7 @@ _CJK_ENDS = "。！？"  # noqa: RUF001
 _ASCII_ENDS = ".!?"
 _RATE_RANGE = (0.5, 2.0)
 _VOLUME_RANGE = (0, 100)
+_BIT_RATE_RANGE = (6, 510)
 
 type FaultKind = Literal["error", "close", "drop", "stall", "handshake"]
 
@@ -289,6 +327,8 @@ class _Session:
         self._segments: asyncio.Queue[str | None] = asyncio.Queue()
         self._deltas_sent = 0
         self._finishing = False
+        self._responding = False
+        self._cancelled = False
         record.session_id = "sess_" + uuid.uuid4().hex[:24]
         record.session = {
             "model": record.model,
@@ -367,7 +407,7 @@ class _Session:
             if message.type == WSMsgType.TEXT:
                 self._record.events.append({"raw": message.data})
 
-    async def _handle(self, event: dict[str, Any]) -> None:
+    async def _handle(self, event: dict[str, Any]) -> None:  # noqa: PLR0912 (a case per event)
         kind = event.get("type")
         session = self._record.session
         match kind:
@@ -403,13 +443,19 @@ class _Session:
                     self._commit(len(self._buffer))
                 self._finishing = True
                 self._segments.put_nowait(None)
+            case "response.cancel":
+                await self._cancel()
             case _:
                 await self._error("invalid_value", f"Unknown event type: {kind!r}.")
 
     def _check_update(self, update: dict[str, Any]) -> str | None:
         spec, model = self._spec, self._record.model
+        voice = update.get("voice")
+        if voice is not None and (problem := self._voice_refusal(voice)):
+            return problem
+        if spec.instructions and (problem := instructions_problem(update)):
+            return problem
         checks: list[tuple[str, Callable[[Any], bool], str]] = [
-            ("voice", lambda v: v in spec.voices, INVALID_VOICE),
             ("mode", lambda v: v in ("server_commit", "commit"), "Invalid mode."),
             ("language_type", lambda v: v in spec.languages, "Invalid language_type."),
             (
@@ -425,6 +471,8 @@ class _Session:
             ("speech_rate", lambda v: _number_in(v, _RATE_RANGE), "Invalid speech_rate."),
             ("pitch_rate", lambda v: _number_in(v, _RATE_RANGE), "Invalid pitch_rate."),
             ("volume", lambda v: _number_in(v, _VOLUME_RANGE), "Invalid volume."),
+            ("bit_rate", lambda v: _integer_in(v, _BIT_RATE_RANGE), "Invalid bit_rate."),
+            ("enable_tn", lambda v: isinstance(v, bool), "Invalid enable_tn."),
         ]
         for key, valid, message in checks:
             if key in update and update[key] is not None and not valid(update[key]):
@@ -442,11 +490,30 @@ class _Session:
                 await self._response(segment)
             except _ResponseStoppedError:
                 continue
+            finally:
+                self._responding = False
         if self._hostile is not None:
             await self._hostile.before_finished()
         await self._send("session.finished")
         self._record.finished = True
         await self._close(1000)
+
+    def _voice_refusal(self, voice: Any) -> str | None:
+        if not isinstance(voice, str):
+            return INVALID_VOICE
+        spec, request = self._spec, self._request
+        owned = request.app[VOICES].targets(bearer_key(request.headers.get(hdrs.AUTHORIZATION)))
+        model = self._record.model or ""
+        return voice_refusal(model, spec.voices, spec.custom, voice, owned, realtime=True)
+
+    async def _cancel(self) -> None:
+        if not self._responding:
+            await self._error("invalid_value", "There is no response in progress to cancel.")
+            return
+        self._cancelled = True
+        # No session.finish can be queued: events after it are not handled.
+        while not self._segments.empty():
+            self._segments.get_nowait()
 
     async def _response(self, segment: str) -> None:
         record, session, config = self._record, self._record.session, self._config
@@ -454,6 +521,9 @@ class _Session:
             await self._error(
                 "data_inspection_failed", "Input data may contain inappropriate content."
             )
+            return
+        if (problem := self._voice_refusal(session["voice"])) is not None:
+            await self._error("invalid_value", problem)
             return
         record.segments.append(segment)
         response_id = "resp_" + uuid.uuid4().hex[:24]
@@ -470,6 +540,7 @@ class _Session:
             "output": [],
         }
         await self._send("response.created", response=response)
+        self._responding, self._cancelled = True, False
         item = {"id": item_id, "object": "realtime.item", "type": "message", "role": "assistant"}
         await self._send("response.output_item.added", response_id=response_id, item=item)
         part = {"type": "audio", "text": ""}
@@ -493,6 +564,10 @@ class _Session:
             await self._fault_point()
             due = start + config.first_chunk_latency + config.chunk_interval * index
             await asyncio.sleep(max(0.0, due - loop.time()))
+            if self._cancelled:
+                response |= {"status": "cancelled", "usage": {"characters": 0}}
+                await self._send("response.done", response=response)
+                return
             delta = base64.b64encode(chunk).decode()
             await self._send("response.audio.delta", **ids, **place, delta=delta)
             self._deltas_sent += 1
@@ -503,6 +578,8 @@ class _Session:
         usage = {"characters": weighted_length(segment.strip())}
         response |= {"status": "completed", "usage": usage}
         await self._send("response.done", response=response)
+        key = bearer_key(self._request.headers.get(hdrs.AUTHORIZATION))
+        self._request.app[LEDGER].bill("realtime", record.model or "", usage["characters"], key)
 
     async def _fault_point(self) -> None:
         if self._hostile is not None:
@@ -559,6 +636,10 @@ class _Session:
 
 class _ResponseStoppedError(Exception):
     """The current response ends early (after an error event); the session goes on."""
+
+
+def _integer_in(value: Any, bounds: tuple[int, int]) -> bool:
+    return isinstance(value, int) and _number_in(value, bounds)
 
 
 def _number_in(value: Any, bounds: tuple[float, float]) -> bool:

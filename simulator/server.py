@@ -14,10 +14,13 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
 from .answers import Synthesis, respond, stream
-from .catalog import REGIONS, Region
+from .billing import LEDGER, BillingMixin, Ledger
+from .catalog import REGIONS, Region, weighted_length
 from .config import SimulatorConfig
+from .customization import CUSTOMIZATION_PATH, HOSTED_PATH, CustomizationMixin
 from .detours import DETOUR_ROUTE, Detours
 from .faults import AudioUrlFault, BareStreamError, FaultQueue, HttpError, MalformedFrame, StreamCut
+from .free_calls import COMPATIBLE_MODELS_PATH, MODELS_PATH, FreeCallsMixin
 from .hostile import HostileMixin
 from .hostile_answers import Service, answer
 from .hostile_faults import HostileFault
@@ -25,21 +28,25 @@ from .origins import Listeners, open_listeners
 from .oss import ObjectStore
 from .realtime import REALTIME_PATH, RealtimeMixin
 from .records import RecordedRequest
+from .request_keys import BODY as _BODY, REQUEST_ID as _REQUEST_ID
 from .validation import ApiError, RateLimiter, admit, authenticate, bearer_key
+from .voices import VOICES, VoiceRegistry
 from .wire import CLIENT_LEFT, ERROR_CODE, error_response
 
 GENERATION_PATH = "/api/v1/services/aigc/multimodal-generation/generation"
 _WRONG_HOST_MESSAGE = "url error, please check url\uff01"  # a fullwidth "!", as sent
 _LOGGER = logging.getLogger(__package__)
-_REQUEST_ID = web.RequestKey("request_id", str)
-_BODY: web.RequestKey[dict[str, Any] | None] = web.RequestKey("body")
 
 
 #: Recorded for a request whose client hung up before the answer was complete (as nginx logs it).
 CLIENT_CLOSED_REQUEST = 499
+#: Request bodies up to this size are read (a recording to clone is up to 10 MB of base64).
+MAX_BODY_SIZE = 32 * 1024 * 1024
 
 
-class DashScopeSimulator(RealtimeMixin, HostileMixin):
+class DashScopeSimulator(
+    RealtimeMixin, HostileMixin, CustomizationMixin, FreeCallsMixin, BillingMixin
+):
     """A local stand-in for one region of DashScope, with fault injection and a request log.
 
     Keys are valid only on the instance given them: a key of the other region's instance is
@@ -70,7 +77,12 @@ class DashScopeSimulator(RealtimeMixin, HostileMixin):
         self._base_url: str | None = None
         self._listeners: Listeners | None = None
         self._detours = Detours()
+        #: Custom voices of every key of this simulator (they outlive clear()).
+        self.voices = VoiceRegistry()
+        self._ledger = Ledger()
         self._init_realtime()
+        self._init_customization()
+        self._init_free_calls()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Start serving on host:port (port 0: any free port), and on another port of host.
@@ -80,11 +92,16 @@ class DashScopeSimulator(RealtimeMixin, HostileMixin):
         """
         if self._runner is not None:
             raise RuntimeError("the simulator is already running")
-        app = web.Application(middlewares=[self._record])
+        app = web.Application(middlewares=[self._record], client_max_size=MAX_BODY_SIZE)
+        app[VOICES], app[LEDGER] = self.voices, self._ledger
         app.router.add_post(GENERATION_PATH, self._generation)
         app.router.add_get("/oss/{name}", self._audio)
         app.router.add_get(DETOUR_ROUTE, self._detour)
         app.router.add_get(REALTIME_PATH, self._realtime)
+        app.router.add_post(CUSTOMIZATION_PATH, self._customization)
+        app.router.add_get(HOSTED_PATH, self._hosted_file)
+        app.router.add_get(MODELS_PATH, self._models)
+        app.router.add_get(COMPATIBLE_MODELS_PATH, self._compatible_models)
         app.router.add_route("*", "/{tail:.*}", self._wrong_url)
         # Short shutdown: a test stopping mid-stream should not wait for the stream to finish.
         # handler_cancellation: a client that hangs up stops its synthesis, as on a real server.
@@ -138,12 +155,18 @@ class DashScopeSimulator(RealtimeMixin, HostileMixin):
         return [r for r in self._requests if r.method == "POST" and r.path == GENERATION_PATH]
 
     def clear(self) -> None:
-        """Forget recorded requests, armed faults, the rate limit's count and peak concurrency."""
+        """Forget recorded requests, armed faults, the rate limit's count, peaks and billing.
+
+        Custom voices stay: they are the account's state, not the test's records.
+        """
         self._requests.clear()
         self.peak_concurrency = self._in_flight
         self._faults.clear()
         self._limiter.reset()
         self._clear_realtime()
+        self._clear_customization()
+        self._clear_free_calls()
+        self._ledger.clear()
 
     # Fault injection. Faults replace the answer a valid synthesis request would get (invalid
     # requests are refused as usual and consume nothing), for the next `count` requests they
@@ -273,7 +296,14 @@ class DashScopeSimulator(RealtimeMixin, HostileMixin):
 
     async def _generation(self, request: web.Request) -> web.StreamResponse:
         authenticate(request.headers.get(hdrs.AUTHORIZATION), self.api_keys)
-        job = admit(request[_BODY], region=self.region, config=self.config, limiter=self._limiter)
+        key = bearer_key(request.headers.get(hdrs.AUTHORIZATION))
+        job = admit(
+            request[_BODY],
+            region=self.region,
+            config=self.config,
+            limiter=self._limiter,
+            owned_voices=self.voices.targets(key),
+        )
         streaming = _is_streaming(request)
         fault = self._faults.take(streaming=streaming)
         if isinstance(fault, HttpError) and not (streaming and fault.in_stream):
@@ -287,10 +317,17 @@ class DashScopeSimulator(RealtimeMixin, HostileMixin):
             return await answer(request, synthesis, fault, streaming=streaming, service=service)
         config, store, base_url = self.config, self._store, self.base_url
         if streaming:
-            return await stream(
+            response = await stream(
                 request, synthesis, fault, config=config, store=store, base_url=base_url
             )
-        return await respond(synthesis, fault, config=config, store=store, base_url=base_url)
+        else:
+            response = await respond(
+                synthesis, fault, config=config, store=store, base_url=base_url
+            )
+        # Billed once the audio was all made (billing.py); faults that stop it are not billed.
+        if fault is None or isinstance(fault, AudioUrlFault):
+            self._ledger.bill("generation", job.model_name, weighted_length(job.text), key)
+        return response
 
 
 def _is_streaming(request: web.Request) -> bool:

@@ -7,10 +7,11 @@ import time
 from typing import Any
 
 from .audio import synthesize_pcm
-from .catalog import MODELS, REALTIME_MODELS, Model, Region
+from .catalog import INVALID_VOICE, MODELS, REALTIME_MODELS, Model, Region
 from .config import SimulatorConfig
+from .instructions import instructions_problem
+from .voices import voice_refusal
 
-INVALID_VOICE = "Invalid voice specified, the requested voice does not exist or is not licensed"
 _SPEECH_RATES = (0.5, 2.0)
 
 
@@ -90,15 +91,21 @@ def admit(
     region: Region,
     config: SimulatorConfig,
     limiter: RateLimiter,
+    owned_voices: Mapping[str, str] | None = None,
 ) -> SynthesisJob:
-    """Check an authenticated request's body against account state and the catalog."""
+    """Check an authenticated request's body against account state and the catalog.
+
+    owned_voices maps the caller's custom voice ids to their target models.
+    """
     if body is None:
         raise ApiError(400, "InvalidParameter", "The request body is not a valid JSON object.")
     model_name, request_input = body.get("model"), body.get("input")
     if not isinstance(model_name, str) or not isinstance(request_input, dict):
         raise ApiError(400, "InvalidParameter", "Required parameters missing: model, input.")
     model = _account_model(model_name, region, config, limiter)
-    voice, language_type, text = _checked_input(model, request_input, config)
+    voice, language_type, text = _checked_input(
+        model_name, model, request_input, config, owned_voices or {}
+    )
     parameters = body.get("parameters")
     return SynthesisJob(
         model_name=model_name,
@@ -144,11 +151,19 @@ def _account_model(
 
 
 def _checked_input(
-    model: Model, request_input: Mapping[str, Any], config: SimulatorConfig
+    model_name: str,
+    model: Model,
+    request_input: Mapping[str, Any],
+    config: SimulatorConfig,
+    owned_voices: Mapping[str, str],
 ) -> tuple[str, str, str]:
     voice = request_input.get("voice")
-    if not isinstance(voice, str) or voice not in model.voices:
+    if not isinstance(voice, str) or voice_refusal(
+        model_name, model.voices, model.custom, voice, owned_voices
+    ):
         raise ApiError(400, "InvalidParameter", INVALID_VOICE)
+    if model.instructions and (problem := instructions_problem(request_input)):
+        raise ApiError(400, "InvalidParameter", problem)
     language_type = request_input.get("language_type", "Auto")
     if language_type not in model.languages:
         raise ApiError(

@@ -221,7 +221,22 @@ async def test_legacy_realtime_model_is_mainland_only(session: aiohttp.ClientSes
 @pytest.mark.parametrize(
     ("model", "update", "fragment"),
     [
-        ("qwen3-tts-flash-realtime", {"voice": "Serena"}, "voice"),
+        ("qwen3-tts-flash-realtime-2025-09-18", {"voice": "Serena"}, "voice"),
+        ("qwen3-tts-instruct-flash-realtime", {"voice": "Vivian"}, "voice"),
+        ("qwen3-tts-instruct-flash-realtime", {"instructions": 7}, "instructions"),
+        (
+            "qwen3-tts-instruct-flash-realtime-2026-01-22",
+            {"instructions": "a" * 6401},
+            "instructions",
+        ),
+        (
+            "qwen3-tts-instruct-flash-realtime",
+            {"optimize_instructions": 1},
+            "optimize_instructions",
+        ),
+        ("qwen3-tts-flash-realtime", {"bit_rate": 5}, "bit_rate"),
+        ("qwen3-tts-flash-realtime", {"bit_rate": 64.5}, "bit_rate"),
+        ("qwen3-tts-flash-realtime", {"enable_tn": "yes"}, "enable_tn"),
         ("qwen-tts-realtime", {"voice": "Dylan"}, "voice"),
         ("qwen-tts-realtime", {"response_format": "mp3"}, "response_format"),
         ("qwen-tts-realtime", {"sample_rate": 48000}, "sample_rate"),
@@ -257,6 +272,11 @@ async def test_session_update_validation(
     [
         ("qwen3-tts-flash-realtime", "li"),
         ("qwen3-tts-flash-realtime", "Eric"),
+        ("qwen3-tts-flash-realtime", "Vivian"),
+        ("qwen3-tts-flash-realtime-2025-11-27", "Serena"),
+        ("qwen3-tts-flash-realtime-2025-09-18", "Kiki"),
+        ("qwen3-tts-instruct-flash-realtime", "Bella"),
+        ("qwen3-tts-instruct-flash-realtime-2026-01-22", "Dylan"),
         ("qwen-tts-realtime", "Chelsie"),
     ],
 )

@@ -14,6 +14,11 @@ URL_ERROR = "url error, please check url\uff01"
 MAX_600 = "Range of input length should be [1, 600]"
 MAX_512 = "Range of input length should be [1, 512]"
 NO_TEXT = {"model": "qwen3-tts-flash", "input": {"voice": "Cherry"}}
+SEPTEMBER = "qwen3-tts-flash-2025-09-18"
+INSTRUCT = "qwen3-tts-instruct-flash"
+VC = "qwen3-tts-vc-2026-01-22"
+VD = "qwen3-tts-vd-2026-01-26"
+BAD = (400, "InvalidParameter")
 
 
 async def _status(
@@ -37,7 +42,16 @@ async def _status(
         (synthesis_body(voice="cherry"), 400, "InvalidParameter", INVALID_VOICE),
         (synthesis_body(voice="LI"), 400, "InvalidParameter", INVALID_VOICE),
         ({"model": "qwen3-tts-flash", "input": {"text": "a"}}, 400, "InvalidParameter", None),
-        (synthesis_body(voice="Serena"), 400, "InvalidParameter", INVALID_VOICE),
+        (synthesis_body(voice="Serena", model=SEPTEMBER), *BAD, INVALID_VOICE),
+        (synthesis_body(voice="Vivian", model=INSTRUCT), *BAD, INVALID_VOICE),
+        (synthesis_body(voice="Cherry", model=VC), *BAD, INVALID_VOICE),
+        (synthesis_body(voice="Cherry", model=VD), *BAD, INVALID_VOICE),
+        (synthesis_body(model=INSTRUCT, instructions=42), *BAD, None),
+        (synthesis_body(model=INSTRUCT, instructions="a" * 6401), *BAD, None),
+        (synthesis_body(model=INSTRUCT, instructions="你" * 1601), *BAD, None),
+        (synthesis_body(model=INSTRUCT + "-2026-01-26", optimize_instructions="yes"), *BAD, None),
+        (synthesis_body(model="qwen3-tts-vc-realtime-2026-01-15"), 400, "InvalidParameter", None),
+        (synthesis_body(model="qwen3-tts-instruct-flash-realtime"), 400, "InvalidParameter", None),
         (synthesis_body(voice="Dylan", model="qwen-tts"), 400, "InvalidParameter", INVALID_VOICE),
         (synthesis_body(voice="Kiki", model="qwen-tts-latest"), 400, "InvalidParameter", None),
         (synthesis_body(language_type="Klingon"), 400, "InvalidParameter", None),
@@ -83,6 +97,11 @@ async def test_refusals(
         synthesis_body("Hi", "li"),
         synthesis_body("Hi", "Li"),
         synthesis_body("Hi", "Vivian", model="qwen3-tts-flash-2025-11-27"),
+        synthesis_body("Hi", "Vivian", model="qwen3-tts-flash"),
+        synthesis_body("Hi", "Serena", model="qwen3-tts-instruct-flash-2026-01-26"),
+        synthesis_body("Hi", "Dylan", model="qwen3-tts-instruct-flash", instructions="你" * 1600),
+        synthesis_body("Hi", model="qwen3-tts-instruct-flash", optimize_instructions=True),
+        synthesis_body("Hi", instructions=42, optimize_instructions="ignored here"),
         synthesis_body("Hi", "Eric", model="qwen3-tts-flash-2025-09-18"),
         synthesis_body("Hi", "Cherry", model="qwen3-tts-instruct-flash", instructions="Whisper."),
         synthesis_body("Hi", "Sunny", model="qwen-tts-2025-05-22", language_type="English"),
