@@ -32,3 +32,9 @@ class SimulatorConfig:
     """400 Arrearage for every synthesis."""
     retry_after: str | None = None
     """Retry-After header value for 429 responses (the real service sends none)."""
+    duplex_idle_timeout: float = 23.0
+    """Duplex: seconds a running task waits for a client message before it fails."""
+    duplex_connection_idle: float = 60.0
+    """Duplex: seconds a connection without a task stays open."""
+    duplex_start_latency: float = 0.05
+    """Duplex: seconds between run-task and task-started (text sent earlier fails the task)."""

@@ -16,6 +16,7 @@ from aiohttp.typedefs import Handler
 from .answers import Synthesis, respond, stream
 from .catalog import REGIONS, Region
 from .config import SimulatorConfig
+from .duplex import DUPLEX_PATH, DuplexMixin
 from .faults import AudioUrlFault, BareStreamError, FaultQueue, HttpError, MalformedFrame, StreamCut
 from .oss import ObjectStore
 from .realtime import REALTIME_PATH, RealtimeMixin
@@ -34,7 +35,7 @@ _BODY: web.RequestKey[dict[str, Any] | None] = web.RequestKey("body")
 CLIENT_CLOSED_REQUEST = 499
 
 
-class DashScopeSimulator(RealtimeMixin):
+class DashScopeSimulator(RealtimeMixin, DuplexMixin):
     """A local stand-in for one region of DashScope, with fault injection and a request log.
 
     Keys are valid only on the instance given them: a key of the other region's instance is
@@ -64,6 +65,7 @@ class DashScopeSimulator(RealtimeMixin):
         self.peak_concurrency = 0
         self._base_url: str | None = None
         self._init_realtime()
+        self._init_duplex()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Start serving on host:port (port 0: any free port)."""
@@ -73,6 +75,7 @@ class DashScopeSimulator(RealtimeMixin):
         app.router.add_post(GENERATION_PATH, self._generation)
         app.router.add_get("/oss/{name}", self._audio)
         app.router.add_get(REALTIME_PATH, self._realtime)
+        app.router.add_get(DUPLEX_PATH, self._duplex)
         app.router.add_route("*", "/{tail:.*}", self._wrong_url)
         # Short shutdown: a test stopping mid-stream should not wait for the stream to finish.
         # handler_cancellation: a client that hangs up stops its synthesis, as on a real server.
@@ -133,6 +136,7 @@ class DashScopeSimulator(RealtimeMixin):
         self._faults.clear()
         self._limiter.reset()
         self._clear_realtime()
+        self._clear_duplex()
 
     # Fault injection. Faults replace the answer a valid synthesis request would get (invalid
     # requests are refused as usual and consume nothing), for the next `count` requests they
