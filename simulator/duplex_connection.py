@@ -199,8 +199,7 @@ class DuplexConnection:
                 receiving.cancel()
                 await asyncio.gather(receiving, return_exceptions=True)
             await self._stop_responder()
-            if self._task is not None and self._task.record.outcome in _OPEN_OUTCOMES:
-                self._task.record.outcome = "interrupted"
+            self._interrupt_running()
             if not self._server_ended:
                 self._record.client_left = True
 
@@ -389,6 +388,7 @@ class DuplexConnection:
                 await self._close(code)
             case _Drop():
                 await self._stop_responder()
+                self._interrupt_running()
                 self._server_ended = True
                 await asyncio.sleep(_DROP_GRACE)
                 if self._request.transport is not None:
@@ -410,13 +410,20 @@ class DuplexConnection:
         if failed is not None:
             failed.outcome = "failed"
             failed.error_code = code
+        self._interrupt_running()
         if task_id is None:
             task_id = failed.task_id if failed is not None else ""
         self._record.error_codes.append(code)
         await self._send(_event(task_id, "task-failed", {}, error_code=code, error_message=message))
         await self._close(CLOSE_CODE)
 
+    def _interrupt_running(self) -> None:
+        # Recorded before the client can hear of the end, so that tests see it at once.
+        if self._task is not None and self._task.record.outcome in _OPEN_OUTCOMES:
+            self._task.record.outcome = "interrupted"
+
     async def _close(self, code: int) -> None:
+        self._interrupt_running()
         self._server_ended = True
         self._record.close_code = code
         async with self._send_lock:
