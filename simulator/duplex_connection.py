@@ -11,7 +11,8 @@ notes are silent:
   message that is not a JSON object with object `header` and `payload`, a binary frame, an
   unknown action, a `task_id` that is not the running task's, a run-task while a task runs or with
   a task_id already used on the connection, a continue-task after finish-task. Other failures
-  are mostly `InvalidParameter`.
+  are mostly `InvalidParameter`, among them a run-task whose `header.streaming` is not "duplex".
+  A run-task's `payload.input` is ignored: text comes in continue-tasks only.
 * Text: `input.text` must be a string with something besides whitespace ("Please ensure input
   text is valid."), and so must the task's text as a whole at finish-task. `input.flush: true`
   without text synthesizes the buffered unfinished sentence at once (the official SDK's

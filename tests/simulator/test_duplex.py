@@ -6,7 +6,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from simulator import DashScopeSimulator, synthesize_pcm
+from simulator import DashScopeSimulator, SimulatorConfig, synthesize_pcm
 from simulator.duplex_catalog import duplex_length
 from tests.simulator.duplex_client import (
     Item,
@@ -788,3 +788,10 @@ async def test_clear_forgets_sessions_and_faults(
     ws = await connect(session, sim)
     await start(ws)
     await ws.close()
+
+
+def test_timer_defaults_are_the_services() -> None:
+    config = SimulatorConfig()
+    assert config.duplex_idle_timeout == 23  # "request timeout after 23 seconds."
+    assert config.duplex_connection_idle == 60
+    assert f"{config.duplex_idle_timeout:g}" == "23"
