@@ -37,3 +37,9 @@ class SimulatorConfig:
     ffmpeg: str = "ffmpeg"
     """The ffmpeg binary (a name on PATH, or a path) decoding MP3/M4A recordings and encoding
     mp3/opus previews; a missing one makes MP3/M4A recordings undecodable."""
+    duplex_idle_timeout: float = 23.0
+    """Duplex: seconds a running task waits for a client message before it fails."""
+    duplex_connection_idle: float = 60.0
+    """Duplex: seconds a connection without a task stays open."""
+    duplex_start_latency: float = 0.05
+    """Duplex: seconds between run-task and task-started (text sent earlier fails the task)."""

@@ -19,6 +19,7 @@ from .catalog import REGIONS, Region, weighted_length
 from .config import SimulatorConfig
 from .customization import CUSTOMIZATION_PATH, HOSTED_PATH, CustomizationMixin
 from .detours import DETOUR_ROUTE, Detours
+from .duplex import DUPLEX_PATH, DuplexMixin
 from .faults import AudioUrlFault, BareStreamError, FaultQueue, HttpError, MalformedFrame, StreamCut
 from .free_calls import COMPATIBLE_MODELS_PATH, MODELS_PATH, FreeCallsMixin
 from .hostile import HostileMixin
@@ -45,7 +46,7 @@ MAX_BODY_SIZE = 32 * 1024 * 1024
 
 
 class DashScopeSimulator(
-    RealtimeMixin, HostileMixin, CustomizationMixin, FreeCallsMixin, BillingMixin
+    RealtimeMixin, DuplexMixin, HostileMixin, CustomizationMixin, FreeCallsMixin, BillingMixin
 ):
     """A local stand-in for one region of DashScope, with fault injection and a request log.
 
@@ -83,6 +84,7 @@ class DashScopeSimulator(
         self._init_realtime()
         self._init_customization()
         self._init_free_calls()
+        self._init_duplex()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Start serving on host:port (port 0: any free port), and on another port of host.
@@ -102,6 +104,7 @@ class DashScopeSimulator(
         app.router.add_get(HOSTED_PATH, self._hosted_file)
         app.router.add_get(MODELS_PATH, self._models)
         app.router.add_get(COMPATIBLE_MODELS_PATH, self._compatible_models)
+        app.router.add_get(DUPLEX_PATH, self._duplex)
         app.router.add_route("*", "/{tail:.*}", self._wrong_url)
         # Short shutdown: a test stopping mid-stream should not wait for the stream to finish.
         # handler_cancellation: a client that hangs up stops its synthesis, as on a real server.
@@ -167,6 +170,7 @@ class DashScopeSimulator(
         self._clear_customization()
         self._clear_free_calls()
         self._ledger.clear()
+        self._clear_duplex()
 
     # Fault injection. Faults replace the answer a valid synthesis request would get (invalid
     # requests are refused as usual and consume nothing), for the next `count` requests they
