@@ -27,7 +27,6 @@ from .aioqwentts import (
     StreamError,
     TextStalledError,
     TextTooLongError,
-    UnsupportedOptionError,
 )
 from .const import CONF_MODEL, CONF_VOICE, DOMAIN
 
@@ -64,8 +63,6 @@ _OPTION_TRANSLATIONS: dict[str, str] = {
 
 def translate_error(err: DashScopeError, *, model: str, voice: str) -> HomeAssistantError:
     """The Home Assistant error to raise for a client error (chain it with `from err`)."""
-    if isinstance(err, InvalidOptionError):
-        return option_error(err)
     error_type, key = next(
         ((error_type, key) for cls, error_type, key in _TRANSLATIONS if isinstance(err, cls)),
         (HomeAssistantError, "unknown_error"),
@@ -88,10 +85,10 @@ def option_error(err: InvalidOptionError) -> ServiceValidationError:
     if isinstance(err, OptionRangeError):
         key = f"invalid_{err.option}"
         placeholders |= {"min": f"{err.low:g}", "max": f"{err.high:g}"}
-    elif isinstance(err, UnsupportedOptionError) and err.option != "language":
-        key = "unsupported_option"
+    elif err.option in _OPTION_TRANSLATIONS:
+        key = _OPTION_TRANSLATIONS[err.option]
     else:
-        key = _OPTION_TRANSLATIONS.get(err.option, "unsupported_option")
+        key = "unsupported_option"
     if key == "unknown_model":
         placeholders["models"] = ", ".join(MODELS)
     return ServiceValidationError(

@@ -81,7 +81,7 @@ def speech_request(
             for key, value in data.items()
             if key in controls or key not in profile or value != profile[key]
         }
-    voice = data.get(CONF_VOICE) or DEFAULT_VOICE
+    voice = data.get(CONF_VOICE, DEFAULT_VOICE)
     if not isinstance(voice, str) or not voice.strip():
         raise InvalidOptionError("Not a voice", option=CONF_VOICE, model=model_id, value=voice)
     model = get_model(model_id)

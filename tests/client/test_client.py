@@ -750,3 +750,36 @@ async def test_pieces_in_different_formats_are_refused(session: aiohttp.ClientSe
             await client.synthesize("一句。" * 150 + "二句。" * 150, transport="url")
     finally:
         await server.close()
+
+
+async def test_a_late_piece_is_retried_until_its_deadline(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """Speech has begun: a later piece meeting more 429s than the retry count still gets spoken.
+
+    The first piece alone would give up after three attempts; a later one keeps trying within
+    its deadline, because ending speech the listener already hears is worse than a late piece.
+    """
+    heard = asyncio.Event()
+
+    async def sentences() -> AsyncIterator[str]:
+        yield "第一句。"
+        await asyncio.wait_for(heard.wait(), 5)
+        china.fail_next(429, "Throttling.RateQuota", "slow down", count=6)
+        yield "第二句。"
+
+    received = []
+    async for chunk in client.stream(sentences()):
+        received.append(chunk)
+        heard.set()
+    assert b"".join(received) == synthesize_pcm("第一句。", "Cherry") + synthesize_pcm(
+        "第二句。", "Cherry"
+    )
+    assert [r.status for r in china.generation_requests] == [200, *[429] * 6, 200]
+
+    # The same storm before any audio: three attempts, then the error.
+    china.clear()
+    china.fail_next(429, "Throttling.RateQuota", "slow down", count=6)
+    with pytest.raises(RateLimitError):
+        await client.synthesize("第一句。")
+    assert len(china.generation_requests) == 3

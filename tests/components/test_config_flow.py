@@ -44,7 +44,7 @@ from custom_components.qwen_tts.const import (
 )
 from custom_components.qwen_tts.profiles import DEFAULT_PROFILE
 from simulator import DashScopeSimulator, SimulatorConfig
-from simulator.validation import INVALID_VOICE
+from simulator.catalog import INVALID_VOICE
 from tests.components.conftest import PROFILE_ID, make_entry
 from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
 
@@ -1057,6 +1057,47 @@ async def test_profile_invalid_voice_then_recovery(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["title"] == "Qwen Chelsie (qwen-tts)"
     assert len(entry.subentries) == 2
+
+
+@pytest.mark.parametrize(
+    ("model", "form", "field"),
+    [
+        ("qwen3-tts-flash", {CONF_VOICE: "   "}, CONF_VOICE),
+        (
+            "qwen3-tts-instruct-flash",
+            {CONF_VOICE: "Cherry", CONF_INSTRUCTIONS: "x" * 1601},
+            CONF_INSTRUCTIONS,
+        ),
+    ],
+)
+async def test_profile_refused_locally_then_recovery(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    china: DashScopeSimulator,
+    model: str,
+    form: dict[str, Any],
+    field: str,
+) -> None:
+    """What the client's checks refuse is marked on its field, with no request; then saved."""
+    result = await start_profile_flow(hass, entry)
+    result = await submit_profile(hass, result, {CONF_MODEL: model})
+    china.clear()
+
+    result = await submit_profile(hass, result, form)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {field: "invalid_option"}
+    assert china.generation_requests == []
+
+    result = await submit_profile(
+        hass,
+        result,
+        {**form, CONF_VOICE: "Cherry", CONF_INSTRUCTIONS: "calm"}
+        if field == CONF_INSTRUCTIONS
+        else {CONF_VOICE: "Cherry"},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
 
 
 @pytest.mark.parametrize(

@@ -216,3 +216,50 @@ async def test_many_requests_at_once_under_throttling(
         and OUR_CODE.search(record.getMessage())
     ]
     assert ours == []
+
+
+#: The deadline the trickle test gives a request: 1 s + 0.01 s a character (25 s + 0.1 s in use).
+TRICKLE_POLICY = dataclasses.replace(
+    FAST_POLICY,
+    timeouts=dataclasses.replace(
+        FAST_POLICY.timeouts, silence=30.0, deadline_base=1.0, deadline_per_character=0.01
+    ),
+)
+
+
+async def test_trickling_requests_do_not_starve_the_others(
+    hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
+) -> None:
+    """Requests on every slot trickle forever: the rest still get audio; they end, translated.
+
+    A proxy that keeps answers alive with SSE comments would, without a deadline, hold each of
+    the entry's slots for ever, and every later request would queue behind them.
+    """
+    with patch("custom_components.qwen_tts.CLIENT_POLICY", TRICKLE_POLICY):
+        assert await hass.config_entries.async_reload(entry.entry_id)
+    china.clear()
+    china.trickle_stream(0, interval=0.05, kind="comment", count=ENTRY_BOUND)
+    # One-request messages on the stream path (speak() picks text and path by number).
+    numbers = [n for n in range(0, 200, 3) if n % 4 != 3][: ENTRY_BOUND + 12]
+    trickling = [
+        asyncio.create_task(speak(hass, n), name=f"load request {n}") for n in numbers[:ENTRY_BOUND]
+    ]
+    await asyncio.sleep(0.3)  # every slot is now held by a trickling request
+    assert len(china.generation_requests) == 0  # none answered yet: they are still trickling
+    others = [
+        asyncio.create_task(speak(hass, n), name=f"load request {n}") for n in numbers[ENTRY_BOUND:]
+    ]
+    async with asyncio.timeout(30):
+        stuck = await asyncio.gather(*trickling)
+        served = await asyncio.gather(*others)
+    for outcome in stuck:
+        assert outcome.error is not None
+        assert outcome.error.translation_domain == DOMAIN
+        assert outcome.error.translation_key == "timeout"
+    for outcome in served:
+        assert outcome.error is None, repr(outcome.error)
+        assert outcome.pcm == expected_pcm(outcome.text)
+    await hass.async_block_till_done()
+    assert qwen_tasks() == set()
+    statuses = [r.status for r in china.generation_requests]
+    assert statuses.count(499) == ENTRY_BOUND  # each trickle hung up on at its deadline

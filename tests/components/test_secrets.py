@@ -160,3 +160,35 @@ async def test_key_appears_nowhere(
     for place, text in places.items():
         for key in KEYS:
             assert key not in text, f"the API key leaked into {place}"
+
+
+async def test_echoed_key_appears_nowhere(
+    hass: HomeAssistant, china: DashScopeSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A gateway that echoes request headers into its errors: the key is in no text we show."""
+    from .conftest import make_entry  # noqa: PLC0415
+
+    caplog.set_level(logging.DEBUG)
+    entry = make_entry(china.base_url)
+    entry.add_to_hass(hass)
+    # Set-up fails with an echoing error: the retry reason shown in the UI quotes it.
+    china.fail_next_echoing(500, echo="headers", code="InternalError", count=3)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.reason is not None
+    assert "***" in entry.reason
+    reasons = [entry.reason]
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    engine = next(state.entity_id for state in hass.states.async_all("tts"))
+
+    errors: list[str] = []
+    for echo, in_stream in [("headers", False), ("key", False), ("headers", True)]:
+        china.fail_next_echoing(500, echo=echo, code="InternalError", in_stream=in_stream, count=3)  # type: ignore[arg-type]
+        with pytest.raises(HomeAssistantError) as raised:
+            await speak(hass, engine, "你好，世界。")
+        errors.append(str(raised.value))
+    assert "Error" in caplog.text  # Home Assistant logged the failures
+    for place, text in {"logs": caplog.text, "errors": "\n".join(errors + reasons)}.items():
+        assert CHINA_KEY not in text, f"the API key leaked into {place}"
+        assert "Bearer sk" not in text, f"a bearer token leaked into {place}"

@@ -305,6 +305,7 @@ class QwenTTSClient:
         except BaseException:
             self._slots.release()
             raise
+        clock.start()
         return _Slot(self._slots)
 
     @asynccontextmanager

@@ -19,9 +19,16 @@ class Clock:
     """When a request must have ended, and how long the service may stay silent meanwhile."""
 
     def __init__(self, budget: float, silence: float) -> None:
-        """Start now: the request may take `budget` seconds, the service be silent `silence`."""
+        """A request that may take `budget` seconds once sent, the service silent `silence`.
+
+        Until `start`, the same budget bounds the wait for a turn to be sent (a free slot, the
+        end of a throttling pause): a queued request neither waits for ever nor loses its own
+        time to the requests ahead of it.
+        """
         self._loop = asyncio.get_running_loop()
         now = self._loop.time()
+        self._budget = budget
+        self.started = False
         self.deadline_at = now + budget
         self._silence = silence
         self._heard_at = now
@@ -31,6 +38,14 @@ class Clock:
         self._grace: float | None = None
         self._settled_at = now
         self._timeout: asyncio.Timeout | None = None
+
+    def start(self) -> None:
+        """The request is being sent: its own time begins now (once; retries share it)."""
+        if not self.started:
+            self.started = True
+            self.deadline_at = self._heard_at = self._loop.time()
+            self.deadline_at += self._budget
+            self._reschedule()
 
     def remaining(self) -> float:
         """Seconds left until the deadline (negative once it passed)."""

@@ -51,17 +51,20 @@ class Timeouts:
     """Time limits, chosen for a voice assistant that should answer or fail within seconds.
 
     Every request ends by its deadline, `deadline_base + deadline_per_character` x its weighted
-    characters (CJK counts 2), whatever the service does: keep-alive comments, pings and unknown
-    events never extend it. The default, 25 s + 0.1 s a character, lets a slow service start late
-    and then stream the audio no faster than it is spoken (Chinese speech runs about 8 weighted
-    characters a second), and ends a one-sentence request (up to 120 characters) within 37 s.
+    characters (CJK counts 2) after it was sent, whatever the service does: keep-alive comments,
+    pings and unknown events never extend it. The wait for a turn to be sent (all of the
+    client's slots busy) is bounded by the same amount. The default, 15 s + 0.1 s a character,
+    lets a slow service start late and then stream the audio no faster than it is spoken
+    (Chinese speech runs about 8 weighted characters a second). A one-sentence request (up to
+    120 characters, as text arriving from a language model is cut) thus ends within 27 s of
+    being sent, and within 54 s even behind a full queue of requests the service never ends.
     """
 
     #: Establishing the TCP/TLS connection.
     connect: float = 10.0
     #: The longest silence from the service while it owes an answer.
     silence: float = 20.0
-    deadline_base: float = 25.0
+    deadline_base: float = 15.0
     deadline_per_character: float = 0.1
 
     def deadline(self, weighted_characters: int) -> float:

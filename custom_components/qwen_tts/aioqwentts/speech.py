@@ -33,7 +33,7 @@ from .clock import Clock
 from .errors import AudioError, DashScopeError, StreamError
 from .policy import Timeouts
 from .text import weighted_length
-from .types import AudioData, Billing, Done, PieceDone, TransportEvent, Usage
+from .types import AudioData, Done, PieceDone, TransportEvent, Usage
 from .wav import DEFAULT_FORMAT, PcmFormat, PcmStreamDecoder
 
 #: After every piece of a session has been answered, the service's end is waited for this long at
@@ -259,19 +259,22 @@ class SessionSpeech:
             except StopAsyncIteration:
                 raise StreamError("The session ended before it finished") from None
             match event:
-                case None | Done():
+                case None:
                     return  # all answered and the service held on: the speech is complete
+                case Done():
+                    if self._answered < self._sent:
+                        raise StreamError("The session ended before all its text was spoken")
+                    return
                 case AudioData(data=data):
                     if pcm := decoder.feed(data):
                         self.format = decoder.format
                         yield pcm
-                case PieceDone(usage=usage) | Billing(usage=usage):
+                case PieceDone(usage=usage):
                     self._usage = usage
-                    if isinstance(event, PieceDone):
-                        decoder.finish()
-                        decoder = self._decoder()
-                        self._answered += 1
-                        self._account(clock)
+                    decoder.finish()
+                    decoder = self._decoder()
+                    self._answered += 1
+                    self._account(clock)
 
     def _account(self, clock: Clock) -> None:
         """Tell the clock what the service owes: audio for unanswered pieces, or its end."""

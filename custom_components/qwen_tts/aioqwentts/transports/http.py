@@ -104,23 +104,21 @@ def transport_errors(what: str) -> Iterator[None]:
         raise CannotConnectError(f"Cannot reach {what}: {type(err).__name__}") from err
 
 
-async def read_bounded(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
-    """The body, or None if it is longer than limit (reading stops there)."""
-    if (response.content_length or 0) > limit:
-        return None
-    data = bytearray()
-    async for block in response.content.iter_any():
-        data += block
-        if len(data) > limit:
-            return None
-    return bytes(data)
-
-
 async def read_json(response: aiohttp.ClientResponse, limits: Limits, what: str) -> dict[str, Any]:
-    """A JSON object answer, read within `limits.max_json_bytes`."""
-    raw = await read_bounded(response, limits.max_json_bytes)
-    if raw is None:
+    """A JSON object answer, read within `limits.max_json_bytes`.
+
+    The read ends where the object does, even if the connection is then held open: a scan of
+    each byte once (`_ObjectEnd`) tells when the outermost object closes.
+    """
+    if (response.content_length or 0) > limits.max_json_bytes:
         raise ProtocolError(f"{what} answered with more than {limits.max_json_bytes} bytes")
+    raw, end = bytearray(), _ObjectEnd()
+    async for block in response.content.iter_any():
+        raw += block
+        if len(raw) > limits.max_json_bytes:
+            raise ProtocolError(f"{what} answered with more than {limits.max_json_bytes} bytes")
+        if end.feed(block):
+            break
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as err:
@@ -128,6 +126,37 @@ async def read_json(response: aiohttp.ClientResponse, limits: Limits, what: str)
     if not isinstance(body, dict):
         raise ProtocolError(f"{what} answered with JSON that is not an object")
     return body
+
+
+class _ObjectEnd:
+    """Finds where a JSON text's outermost object or array closes, a byte at a time."""
+
+    def __init__(self) -> None:
+        self._depth = 0
+        self._in_string = False
+        self._escaped = False
+        self._started = False
+
+    def feed(self, block: bytes) -> bool:
+        """Whether the outermost value closed within block (or before)."""
+        for byte in block:
+            if self._in_string:
+                if self._escaped:
+                    self._escaped = False
+                elif byte == 0x5C:  # backslash
+                    self._escaped = True
+                elif byte == 0x22:  # quote
+                    self._in_string = False
+            elif byte == 0x22:
+                self._in_string = True
+            elif byte in (0x7B, 0x5B):  # { [
+                self._depth += 1
+                self._started = True
+            elif byte in (0x7D, 0x5D):  # } ]
+                self._depth -= 1
+                if self._started and self._depth <= 0:
+                    return True
+        return False
 
 
 async def error_from_response(response: aiohttp.ClientResponse, limits: Limits) -> DashScopeError:

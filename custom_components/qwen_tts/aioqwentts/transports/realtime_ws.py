@@ -39,6 +39,7 @@ from ..errors import (
     CannotConnectError,
     DashScopeError,
     ProtocolError,
+    RequestTimeoutError,
     StreamError,
     error_from_body,
     service_error,
@@ -124,7 +125,7 @@ class RealtimeConnection:
                 retry_after=retry_after(headers.get("Retry-After")),
             ) from err
         except TimeoutError as err:
-            raise CannotConnectError("Timed out connecting to the realtime service") from err
+            raise RequestTimeoutError("Timed out connecting to the realtime service") from err
         except aiohttp.ClientError as err:
             raise CannotConnectError(
                 f"Cannot reach the realtime service: {type(err).__name__}"
@@ -220,8 +221,6 @@ class RealtimeConnection:
                             request_id=self.session_id,
                         )
                     raise StreamError("The realtime connection failed", request_id=self.session_id)
-                case _:
-                    continue
 
     def _parse(self, data: str) -> dict[str, Any]:
         try:
