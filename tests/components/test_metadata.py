@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 import re
 import sys
+import tomllib
 from typing import Any
 
 from PIL import Image
@@ -192,7 +193,10 @@ def test_client_imports_only_what_it_declares() -> None:
     (No Home Assistant, and no import name shared with Alibaba's own SDK, `dashscope`.)
     """
     client = INTEGRATION / "aioqwentts"
-    allowed = set(sys.stdlib_module_names) | {"aiohttp", "yarl"}
+    project = tomllib.loads((client / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    declared = {re.split(r"[<>=!~ ]", dependency)[0] for dependency in project["dependencies"]}
+    assert declared == {"aiohttp", "yarl"}
+    allowed = set(sys.stdlib_module_names) | declared
     modules = list(client.rglob("*.py"))
     assert len(modules) > 10
     for path in modules:
@@ -208,6 +212,10 @@ def test_client_imports_only_what_it_declares() -> None:
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
     assert (client / "py.typed").is_file()
     assert not (INTEGRATION / "dashscope").exists()
+    from custom_components.qwen_tts.aioqwentts import __version__  # noqa: PLC0415
+
+    assert project["name"] == "aioqwentts"
+    assert project["version"] == __version__
 
 
 def test_version_is_stated_once_in_substance() -> None:

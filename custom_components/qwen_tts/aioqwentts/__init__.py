@@ -48,11 +48,11 @@ from .errors import (
     UnsupportedOptionError,
     redact,
 )
-from .policy import ClientPolicy, Limits, RetryPolicy, Timeouts
+from .policy import VERSION, ClientPolicy, Limits, RetryPolicy, Timeouts
 from .types import REGION_BASE_URLS, Region, SpeechOptions, SpeechStream, Synthesis, Usage
 from .wav import PcmFormat, to_wav, wav_header
 
-__version__ = "0.2.0"
+__version__ = VERSION
 
 __all__ = [
     "CONTROL_RANGES",

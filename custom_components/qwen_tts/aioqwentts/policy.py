@@ -14,8 +14,10 @@ import random
 
 from .errors import DashScopeError, RateLimitError
 
+#: The client's version (its pyproject.toml says the same; a test keeps them equal).
+VERSION = "0.2.0"
 #: How the client introduces itself when the caller says nothing else.
-DEFAULT_USER_AGENT = "aioqwentts/0.2"
+DEFAULT_USER_AGENT = f"aioqwentts/{VERSION}"
 
 
 @dataclass(frozen=True, slots=True)
