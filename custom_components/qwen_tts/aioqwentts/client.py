@@ -43,6 +43,7 @@ from .splitting import split_text
 from .text import speakable, text_to_speak, weighted_length
 from .text_stream import STREAMING_WINDOW, stream_pieces
 from .transports import audio_url, http_sse
+from .transports.http import Wire
 from .transports.realtime_ws import RealtimeConnection
 from .types import (
     REGION_BASE_URLS,
@@ -181,28 +182,16 @@ class QwenTTSClient:
 
     # One request per piece: the HTTP transports.
 
-    def _sse(self, text: str, options: SpeechOptions) -> AsyncGenerator[TransportEvent]:
+    def _wire(self) -> Wire:
+        """What the transports reach the service with, under the policy in force."""
         policy = self.policy
-        return http_sse.speak(
-            self._session,
-            self.endpoint,
-            text,
-            options,
-            limits=policy.limits,
-            timeouts=policy.timeouts,
-        )
+        return Wire(self._session, self.endpoint, policy.limits, policy.timeouts)
+
+    def _sse(self, text: str, options: SpeechOptions) -> AsyncGenerator[TransportEvent]:
+        return http_sse.speak(self._wire(), text, options)
 
     def _by_url(self, text: str, options: SpeechOptions) -> AsyncGenerator[TransportEvent]:
-        policy = self.policy
-        return audio_url.speak(
-            self._session,
-            self.endpoint,
-            text,
-            options,
-            limits=policy.limits,
-            timeouts=policy.timeouts,
-            guard=self._guard,
-        )
+        return audio_url.speak(self._wire(), self._guard, text, options)
 
     async def _piece_audio(
         self,
@@ -259,19 +248,12 @@ class QwenTTSClient:
 
     async def _open_realtime(self, options: SpeechOptions, clock: Clock) -> _RealtimeSession:
         """Open and configure a realtime session, retried as requests are; it holds a slot."""
-        policy = self.policy
         attempt = 0
         while True:
             slot = await self._acquire(clock)
             try:
                 connection = await clock.bound(
-                    RealtimeConnection.connect(
-                        self._session,
-                        self.endpoint,
-                        options.model,
-                        limits=policy.limits,
-                        timeouts=policy.timeouts,
-                    )
+                    RealtimeConnection.connect(self._wire(), options.model)
                 )
                 try:
                     pcm_format = await clock.bound(connection.configure(options))

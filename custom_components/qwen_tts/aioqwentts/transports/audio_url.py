@@ -11,41 +11,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 
-import aiohttp
 from yarl import URL
 
-from ..endpoint import AudioHostGuard, Endpoint
+from ..endpoint import AudioHostGuard
 from ..errors import AudioError, ProtocolError, error_from_body
-from ..policy import Limits, Timeouts
 from ..types import AudioData, Billing, Done, SpeechOptions, TransportEvent, Usage
-from .generation import GENERATION_PATH, generation_body
-from .http import error_from_response, read_json, request
+from .generation import generation
+from .http import Wire, read_json, request
 
 _DOWNLOAD_BLOCK = 64 * 1024
 
 
 async def speak(
-    session: aiohttp.ClientSession,
-    endpoint: Endpoint,
-    text: str,
-    options: SpeechOptions,
-    *,
-    limits: Limits,
-    timeouts: Timeouts,
-    guard: AudioHostGuard,
+    wire: Wire, guard: AudioHostGuard, text: str, options: SpeechOptions
 ) -> AsyncGenerator[TransportEvent]:
     """The events of one generation request answered with an audio URL, then of the download."""
-    async with request(
-        session,
-        "POST",
-        endpoint.url.with_path(GENERATION_PATH),
-        headers=endpoint.headers(),
-        body=generation_body(text, options),
-        limits=limits,
-        timeouts=timeouts,
-    ) as response:
-        if response.status != 200:
-            raise await error_from_response(response, limits)
+    limits = wire.limits
+    async with generation(wire, text, options, streaming=False) as response:
         body = await read_json(response, limits, "The speech service")
         fallback_id = response.headers.get("x-request-id")
     rid = body.get("request_id")
@@ -53,12 +35,10 @@ async def speak(
     url = _audio_url(body, request_id)
     yield Billing(Usage.from_json(body.get("usage")), request_id)
     async with request(
-        session,
+        wire,
         "GET",
         url,
-        headers={"User-Agent": endpoint.user_agent},
-        limits=limits,
-        timeouts=timeouts,
+        headers={"User-Agent": wire.endpoint.user_agent},
         check_host=guard.check,
         what="the audio download",
     ) as download:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 import json
 import math
@@ -19,6 +20,7 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
+from ..endpoint import Endpoint
 from ..errors import (
     CannotConnectError,
     DashScopeError,
@@ -35,15 +37,27 @@ _CREDENTIALS = ("Authorization", "X-DashScope-WorkSpace")
 type HostCheck = Callable[[URL], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class Wire:
+    """What every transport reaches the service with.
+
+    The caller's session, the endpoint (key, workspace, client name), and the policy's size
+    limits and time bounds.
+    """
+
+    session: aiohttp.ClientSession
+    endpoint: Endpoint
+    limits: Limits
+    timeouts: Timeouts
+
+
 @asynccontextmanager
 async def request(
-    session: aiohttp.ClientSession,
+    wire: Wire,
     method: str,
     url: URL,
     *,
     headers: Mapping[str, str],
-    limits: Limits,
-    timeouts: Timeouts,
     body: dict[str, Any] | None = None,
     check_host: HostCheck | None = None,
     what: str = "the speech service",
@@ -52,7 +66,8 @@ async def request(
 
     Timeouts: only connecting is timed here; silence and the overall deadline are the caller's.
     """
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeouts.connect, sock_read=None)
+    session, limits = wire.session, wire.limits
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=wire.timeouts.connect, sock_read=None)
     data = wire_json(body) if body is not None else None
     sent = dict(headers)
     if data is not None:

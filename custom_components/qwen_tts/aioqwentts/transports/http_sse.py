@@ -17,43 +17,20 @@ import binascii
 from collections.abc import AsyncGenerator
 import json
 
-import aiohttp
-
-from ..endpoint import Endpoint
 from ..errors import ProtocolError, error_from_body
-from ..policy import Limits, Timeouts
 from ..sse import ServerSentEvent, SseParser
 from ..types import AudioData, Billing, Done, SpeechOptions, TransportEvent, Usage
-from .generation import GENERATION_PATH, generation_body
-from .http import error_from_response, request
+from .generation import generation
+from .http import Wire
 
 _RESULT_EVENTS = frozenset({"result", "message"})
 
 
-async def speak(
-    session: aiohttp.ClientSession,
-    endpoint: Endpoint,
-    text: str,
-    options: SpeechOptions,
-    *,
-    limits: Limits,
-    timeouts: Timeouts,
-) -> AsyncGenerator[TransportEvent]:
+async def speak(wire: Wire, text: str, options: SpeechOptions) -> AsyncGenerator[TransportEvent]:
     """The events of one streamed generation request, up to its last (`Done`)."""
-    headers = endpoint.headers() | {"X-DashScope-SSE": "enable", "Accept": "text/event-stream"}
-    async with request(
-        session,
-        "POST",
-        endpoint.url.with_path(GENERATION_PATH),
-        headers=headers,
-        body=generation_body(text, options),
-        limits=limits,
-        timeouts=timeouts,
-    ) as response:
-        if response.status != 200:
-            raise await error_from_response(response, limits)
+    async with generation(wire, text, options, streaming=True) as response:
         request_id = response.headers.get("x-request-id")
-        parser = SseParser(limits.max_event_bytes)
+        parser = SseParser(wire.limits.max_event_bytes)
         async for data in response.content.iter_any():
             for event in parser.feed(data):
                 for item in read_event(event, request_id):

@@ -44,10 +44,9 @@ from ..errors import (
     error_from_body,
     service_error,
 )
-from ..policy import Limits, Timeouts
 from ..types import AudioData, Done, PieceDone, SpeechOptions, TransportEvent, Usage
 from ..wav import DEFAULT_FORMAT, PcmFormat
-from .http import retry_after, wire_json
+from .http import Wire, retry_after, wire_json
 
 REALTIME_PATH = "/api-ws/v1/realtime"
 #: The close handshake is not waited for longer than this (the service may be gone).
@@ -96,24 +95,16 @@ class RealtimeConnection:
         self.response_ids: list[str] = []
 
     @classmethod
-    async def connect(
-        cls,
-        session: aiohttp.ClientSession,
-        endpoint: Endpoint,
-        model: str,
-        *,
-        limits: Limits,
-        timeouts: Timeouts,
-    ) -> RealtimeConnection:
+    async def connect(cls, wire: Wire, model: str) -> RealtimeConnection:
         """Open the WebSocket; a refused handshake raises the error its status means."""
         try:
-            ws = await session.ws_connect(
-                realtime_url(endpoint, model),
-                headers=endpoint.headers(),
+            ws = await wire.session.ws_connect(
+                realtime_url(wire.endpoint, model),
+                headers=wire.endpoint.headers(),
                 timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=CLOSE_TIMEOUT),
                 autoclose=True,
                 autoping=True,
-                max_msg_size=limits.max_event_bytes,
+                max_msg_size=wire.limits.max_event_bytes,
             )
         except aiohttp.WSServerHandshakeError as err:
             headers: Mapping[str, str] = err.headers or {}
