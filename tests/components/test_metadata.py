@@ -176,14 +176,14 @@ def test_brand_images() -> None:
 
 
 def test_quality_scale_is_complete() -> None:
-    """Every rule is done, or exempt with a reason."""
+    """Every rule is done (a comment, if any, says how), or exempt with a reason."""
     rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text(encoding="utf-8"))[
         "rules"
     ]
     assert set(rules) == QUALITY_RULES
     for name, rule in rules.items():
         if rule != "done":
-            assert rule["status"] == "exempt", name
+            assert rule["status"] in {"done", "exempt"}, name
             assert len(rule["comment"].strip()) > 20, name
 
 
