@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+import hashlib
 import logging
+from typing import Any
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_KEY, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryAuthFailed, ConfigEntryNotReady
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
+from homeassistant.util.hass_dict import HassKey
 
-from .aioqwentts import (
-    AuthenticationError,
-    ClientPolicy,
-    DashScopeError,
-    QwenTTSClient,
-    SpeechOptions,
-)
+from .aioqwentts import AuthenticationError, ClientPolicy, DashScopeError, QwenTTSClient
 from .const import CONF_BASE_URL, CONF_WORKSPACE, DOMAIN, VERSION
-from .health import (
-    ServiceHealth,
-    async_clear_account_problems,
-    async_remove_account_problems,
-    async_report_account_problem,
-)
-from .profiles import speech_request
+from .health import ServiceHealth, async_remove_account_problems
 from .usage import UsageTracker
 
 _LOGGER = logging.getLogger(__name__)
 
 PLATFORMS: list[Platform] = [Platform.SENSOR, Platform.TTS]
+#: Digests of the keys (with their endpoints) the service accepted since Home Assistant started.
+PROVEN_KEYS: HassKey[set[str]] = HassKey(f"{DOMAIN}_proven_keys")
 
 
 @dataclass(slots=True)
@@ -63,37 +57,50 @@ def create_client(hass: HomeAssistant, data: dict[str, str] | ConfigEntry) -> Qw
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> bool:
-    """Check the key still works, then set up one TTS entity per voice profile."""
-    client = create_client(hass, entry)
-    # The cheapest real call (one character) proves key, region and model access before entities
-    # promise speech. The first profile's model is checked, as that is what will be used.
-    first_profile = next(iter(entry.subentries.values()), None)
-    options = speech_request(first_profile.data).options if first_profile else SpeechOptions()
-    try:
-        check = await client.verify(options)
-    except AuthenticationError as err:
-        raise ConfigEntryAuthFailed(
-            translation_domain=DOMAIN, translation_key="authentication_failed_setup"
-        ) from err
-    except DashScopeError as err:
-        # Quota, access, throttling and outages can all heal without a new key: retry later. What
-        # only the user can fix (billing, model access) is also raised as a repair issue.
-        async_report_account_problem(hass, entry.entry_id, entry.title, err, options.model)
-        raise ConfigEntryNotReady(
-            translation_domain=DOMAIN,
-            translation_key="setup_not_ready",
-            translation_placeholders={"error": str(err)},
-        ) from err
+    """Set up one TTS entity per voice profile, after a free check of the key.
 
-    async_clear_account_problems(hass, entry.entry_id, options.model)
-    usage = UsageTracker()
-    # The check's character was billed too.
-    usage.record(check.usage)
+    Nothing billed happens here: starting Home Assistant, or reloading the entry when a profile is
+    added or changed, must not spend the user's quota. The key is asked about with a call nothing
+    bills (the models list), once per key and endpoint while Home Assistant runs (the config flow's
+    own check counts). A refused key starts re-authentication. An unreachable service does not hold
+    the entry back: a TTS engine is used on demand, each request reports its own translated error,
+    and an engine missing from Assist pipelines because the network was down at boot would break
+    them.
+    """
+    client = create_client(hass, entry)
     health = ServiceHealth(hass, entry.entry_id, entry.title, client.base_url)
-    entry.runtime_data = QwenTTSData(client, health, usage)
+    if not key_proven(hass, entry.data):
+        try:
+            if await client.check_key():
+                mark_key_proven(hass, entry.data)
+        except AuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="authentication_failed_setup"
+            ) from err
+        except DashScopeError as err:
+            health.record_unreachable(err)
+    entry.runtime_data = QwenTTSData(client, health, UsageTracker())
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
+
+
+def _fingerprint(data: Mapping[str, Any]) -> str:
+    """Who asks where: a digest, so that the key is not kept anywhere else in memory."""
+    parts = (data[CONF_API_KEY], data[CONF_BASE_URL], data.get(CONF_WORKSPACE) or "")
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+@callback
+def key_proven(hass: HomeAssistant, data: Mapping[str, Any]) -> bool:
+    """Whether the service accepted this key at this endpoint since Home Assistant started."""
+    return _fingerprint(data) in hass.data.get(PROVEN_KEYS, set())
+
+
+@callback
+def mark_key_proven(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
+    """The service accepted this key at this endpoint: set-ups need not ask again."""
+    hass.data.setdefault(PROVEN_KEYS, set()).add(_fingerprint(data))
 
 
 async def _async_reload_on_update(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> None:

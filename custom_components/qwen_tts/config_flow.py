@@ -36,7 +36,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio
 
-from . import create_client
+from . import create_client, mark_key_proven
 from .aioqwentts import (
     DEFAULT_MODEL,
     MODELS,
@@ -126,11 +126,17 @@ def _form_error(err: DashScopeError) -> str:
 async def _verify(
     hass: HomeAssistant, data: dict[str, str], options: SpeechOptions | None = None
 ) -> DashScopeError | None:
-    """Try the key with one character of speech; return what went wrong, if anything."""
+    """Try the key with one character of speech; return what went wrong, if anything.
+
+    The user asked for this check by submitting the form, and it proves the model is enabled: the
+    one place set-up spends a billed character. Its success spares the set-up that follows its own
+    (free) key check.
+    """
     try:
         await create_client(hass, data).verify(options or SpeechOptions())
     except DashScopeError as err:
         return err
+    mark_key_proven(hass, data)
     return None
 
 

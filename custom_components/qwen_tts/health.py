@@ -113,7 +113,12 @@ class ServiceHealth:
     @callback
     def record_failure(self, err: DashScopeError, model: str) -> None:
         """A request with model failed; only failures to reach the service change the state."""
+        self.record_unreachable(err)
+        async_report_account_problem(self._hass, self._entry_id, self._title, err, model)
+
+    @callback
+    def record_unreachable(self, err: DashScopeError) -> None:
+        """Note (and log, once) a failure to reach the service; other failures change nothing."""
         if isinstance(err, UNREACHABLE_ERRORS) and self.reachable:
             self.reachable = False
             _LOGGER.warning("The speech service at %s is unreachable: %s", self._endpoint, err)
-        async_report_account_problem(self._hass, self._entry_id, self._title, err, model)

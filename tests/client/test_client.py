@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+import dataclasses
 import socket
 from typing import Any
 
@@ -584,17 +585,44 @@ async def test_long_text_pieces_are_bounded_by_the_model(
 async def test_arriving_text_keeps_a_small_window(
     client: QwenTTSClient, china: DashScopeSimulator
 ) -> None:
-    """Text arriving bit by bit keeps at most three requests in flight; the rest coalesce."""
+    """Text arriving bit by bit keeps at most three requests in flight; the rest coalesce.
+
+    Once the whole text is known, the pieces left go out at once (the model's eight).
+    """
     china.config.chunk_interval = 0.02
+    peak_while_arriving = 0
 
     async def sentences() -> AsyncIterator[str]:
+        nonlocal peak_while_arriving
         for index in range(12):
             yield f"第{index}句话说完了。"
             await asyncio.sleep(0.01)
+        peak_while_arriving = china.peak_concurrency
 
     pcm = b"".join([chunk async for chunk in client.stream(sentences())])
     assert pcm
-    assert china.peak_concurrency <= 3
+    assert 2 <= peak_while_arriving <= 3
+    assert len(china.generation_requests) < 12  # sentences that queued were coalesced
+
+
+async def test_a_whole_message_goes_out_at_once(
+    client: QwenTTSClient, china: DashScopeSimulator
+) -> None:
+    """A message arriving in one piece (what tts.speak sends): all its pieces in flight at once,
+    the first of them its first sentence alone."""
+    china.config.chunk_interval = 0.01
+    text = "".join(f"第{i}段。今天天气很好，我们一起去公园散步吧！" * 8 for i in range(8))
+
+    async def message() -> AsyncIterator[str]:
+        yield text
+
+    pcm = b"".join([chunk async for chunk in client.stream(message())])
+    texts = [body["input"]["text"] for body in bodies(china)]
+    assert texts[0].startswith("第0段。")
+    assert weighted_length(texts[0]) <= 120 < weighted_length(texts[1])
+    assert "".join(texts) == text
+    assert pcm == b"".join(synthesize_pcm(piece, "Cherry") for piece in texts)
+    assert china.peak_concurrency == min(8, len(texts)) > 3
 
 
 async def test_throttling_slows_the_whole_client(
@@ -783,3 +811,68 @@ async def test_a_late_piece_is_retried_until_its_deadline(
     with pytest.raises(RateLimitError):
         await client.synthesize("第一句。")
     assert len(china.generation_requests) == 3
+
+
+async def test_warm_up_connects_while_the_first_sentence_is_written(
+    socket_enabled: None, china: DashScopeSimulator
+) -> None:
+    """Text arriving on a cold pool: a connection is made at once, before the sentence ends, with
+    no request (nothing to bill, nothing to leak); the first piece uses it. None is made when one
+    is already pooled, none when the policy says so."""
+    gate = asyncio.Event()
+
+    async def slow_sentence() -> AsyncIterator[str]:
+        yield "今天"
+        await gate.wait()
+        yield "天气很好。"
+
+    async with aiohttp.ClientSession() as session:
+        client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, policy=FAST_POLICY)
+        iterator = aiter(client.stream(slow_sentence()))
+        first = asyncio.ensure_future(anext(iterator))
+        async with asyncio.timeout(5):
+            while not idle_connections(session):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        assert china.requests == []  # connected, and nothing asked
+        gate.set()
+        assert await first
+        async for _ in iterator:
+            pass
+        assert [r.method for r in china.requests] == ["POST"]
+        assert idle_connections(session) == 1  # the first piece used the warm connection
+
+        # The pool is warm now: the next stream opens nothing more.
+        async for _ in client.stream(slow_text("明天见。")):
+            pass
+        assert idle_connections(session) == 1
+
+    # Off: a cold session stays cold until the request itself connects.
+    async with aiohttp.ClientSession() as cold:
+        quiet = QwenTTSClient(
+            cold,
+            CHINA_KEY,
+            base_url=china.base_url,
+            policy=dataclasses.replace(FAST_POLICY, warm_up=False),
+        )
+        stream = aiter(quiet.stream(slow_text("明天见。")))
+        first = asyncio.ensure_future(anext(stream))
+        await asyncio.sleep(0.02)  # iterating, while the text is half written
+        assert idle_connections(cold) == 0
+        assert await first
+        async for _ in stream:
+            pass
+
+
+def idle_connections(session: aiohttp.ClientSession) -> int:
+    """Connections idle in a session's pool (aiohttp has no public way to count them)."""
+    connector = session.connector
+    assert isinstance(connector, aiohttp.TCPConnector)
+    return sum(len(connections) for connections in connector._conns.values())
+
+
+async def slow_text(text: str) -> AsyncIterator[str]:
+    """Text arriving in two halves."""
+    half = len(text) // 2
+    yield text[:half]
+    await asyncio.sleep(0.05)
+    yield text[half:]

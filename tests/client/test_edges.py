@@ -16,6 +16,7 @@ from yarl import URL
 
 from custom_components.qwen_tts.aioqwentts import (
     AudioError,
+    AuthenticationError,
     CannotConnectError,
     InvalidEndpointError,
     ProtocolError,
@@ -320,5 +321,27 @@ async def test_realtime_socket_lost_while_sending(session: aiohttp.ClientSession
             await client_of(session, server).synthesize(
                 HELLO, SpeechOptions(model="qwen3-tts-flash-realtime")
             )
+    finally:
+        await server.close()
+
+
+async def test_key_check(session: aiohttp.ClientSession, china: DashScopeSimulator) -> None:
+    """The free check: accepted, refused, or an answer that says nothing about the key."""
+    client = QwenTTSClient(session, CHINA_KEY, base_url=china.base_url, policy=FAST_POLICY)
+    assert await client.check_key() is True
+    china.fail_next_free_call(404, "NotFound", "no such route")
+    assert await client.check_key() is None
+    with pytest.raises(AuthenticationError):
+        await QwenTTSClient(
+            session, "sk-wrong", base_url=china.base_url, policy=FAST_POLICY
+        ).check_key()
+    assert china.billed_requests == 0
+
+    async def not_json(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="<html>a portal</html>")
+
+    server = await serve({"/api/v1/models": not_json})
+    try:
+        assert await client_of(session, server).check_key() is None
     finally:
         await server.close()

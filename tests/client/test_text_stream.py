@@ -124,16 +124,32 @@ async def test_queued_sentences_are_coalesced_up_to_the_limit() -> None:
     assert first + "".join(rest) == text
 
 
-async def test_whole_message_packs_like_split_text() -> None:
-    """A message that is complete from the start goes out in as few pieces as the limit allows."""
-    text = "今天天气很好，我们一起去公园散步吧！" * 30
+async def test_whole_message_first_sentence_then_packed() -> None:
+    """A long whole message: a first piece no longer than a sentence's worth (first audio as early
+    as a one-sentence message's), then the rest in as few pieces as the limit allows; `complete`
+    says it all came. A short message stays one piece."""
+    sentence = "今天天气很好，我们一起去公园散步吧！"
+    text = sentence * 30
+    complete = asyncio.Event()
 
     async def whole() -> AsyncIterator[str]:
         yield text
 
-    pieces = [piece async for piece in stream_pieces(whole(), 600)]
-    assert "".join(pieces) == text
-    assert len(pieces) == 2  # 30 sentences of 36 weighted characters: two requests
+    pieces = stream_pieces(whole(), 600, complete=complete)
+    first = await anext(pieces)
+    assert first == sentence * 3  # 108 weighted characters: no more than the cap of 120
+    assert complete.is_set()  # the whole text is known before the first piece is out
+    rest = [piece async for piece in pieces]
+    assert "".join([first, *rest]) == text
+    assert len(rest) == 2  # 27 sentences of 36 weighted characters: two more requests
+    assert all(weighted_length(piece) <= 600 for piece in rest)
+
+    async def short() -> AsyncIterator[str]:
+        yield "你好。欢迎回家。Welcome home."
+
+    assert [piece async for piece in stream_pieces(short(), 600)] == [
+        "你好。欢迎回家。Welcome home."
+    ]
 
 
 async def test_source_error_is_raised_and_the_reader_stops() -> None:

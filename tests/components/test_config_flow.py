@@ -43,7 +43,7 @@ from custom_components.qwen_tts.const import (
     SUBENTRY_VOICE_PROFILE,
 )
 from custom_components.qwen_tts.profiles import DEFAULT_PROFILE
-from simulator import DashScopeSimulator, SimulatorConfig
+from simulator import GENERATION_PATH, DashScopeSimulator, SimulatorConfig
 from simulator.catalog import INVALID_VOICE
 from tests.components.conftest import PROFILE_ID, make_entry
 from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
@@ -222,10 +222,12 @@ async def test_user_detect(
     assert profile.subentry_type == SUBENTRY_VOICE_PROFILE
     assert profile.data == DEFAULT_PROFILE
     assert profile.title == "Qwen Cherry"
-    # One request per region during the flow, then the accepting region is asked again by setup.
+    # One request per region during the flow; the set-up that follows trusts its check.
     other = next(r for r in Region if r is not region)
-    assert statuses(regions[region]) == [(key, 200), (key, 200)]
+    assert statuses(regions[region]) == [(key, 200)]
     assert statuses(regions[other]) == [(key, 401)]
+    assert len(regions[region].requests) == 1  # not even the free check
+    assert regions[region].billed_characters == 1
 
 
 async def test_user_invalid_key_then_recovery(
@@ -579,10 +581,9 @@ async def test_custom_workspace(hass: HomeAssistant, china: DashScopeSimulator) 
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_WORKSPACE] == "ws-0123456789"
-    # The flow's check and the setup's both carry it.
-    requests = china.generation_requests
-    assert len(requests) == 2
-    assert all(r.headers["X-DashScope-WorkSpace"] == "ws-0123456789" for r in requests)
+    # The flow's check carries it (the set-up that follows trusts that check).
+    (request,) = china.requests
+    assert request.headers["X-DashScope-WorkSpace"] == "ws-0123456789"
 
 
 async def test_custom_errors_then_recovery(
@@ -685,8 +686,8 @@ async def test_reauth(
     assert entry.title == CHINA_TITLE
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    # Refused old key, the flow's check of the new one, then the reload's check with it.
-    assert statuses(china) == [(CHINA_KEY, 401), (NEW_CHINA_KEY, 200), (NEW_CHINA_KEY, 200)]
+    # Refused old key, the flow's check of the new one; the reload trusts that check.
+    assert statuses(china) == [(CHINA_KEY, 401), (NEW_CHINA_KEY, 200)]
 
 
 async def test_reauth_after_failed_setup(hass: HomeAssistant, china: DashScopeSimulator) -> None:
@@ -709,8 +710,12 @@ async def test_reauth_after_failed_setup(hass: HomeAssistant, china: DashScopeSi
     assert entry.data[CONF_API_KEY] == NEW_CHINA_KEY
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    # The refused setup, the flow's check, then one setup with the new key.
-    assert statuses(china) == [(CHINA_KEY, 401), (NEW_CHINA_KEY, 200), (NEW_CHINA_KEY, 200)]
+    # The refused set-up's free check, the flow's check; the set-up with the new key trusts it.
+    assert [(r.path, r.status) for r in china.requests] == [
+        ("/api/v1/models", 401),
+        (GENERATION_PATH, 200),
+    ]
+    assert statuses(china) == [(NEW_CHINA_KEY, 200)]
 
 
 async def test_reauth_keeps_workspace(hass: HomeAssistant, china: DashScopeSimulator) -> None:
@@ -856,7 +861,6 @@ async def test_reconfigure_to_custom_endpoint(
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert [r.headers.get("X-DashScope-WorkSpace") for r in china.generation_requests] == [
-        "w",
         "w",
     ]
 

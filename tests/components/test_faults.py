@@ -37,7 +37,9 @@ from simulator import DashScopeSimulator, synthesize_pcm
 from tests.conftest import policy
 
 ENGINE = "tts.qwen_cherry_voice"
-TEXT = "今天天气很好，适合出门散步。The temperature is 22 degrees. 记得带上水！"
+#: One sentence: one request (a longer message is several, all in flight at once, which would
+#: make the request counts below depend on which piece the fault met first).
+TEXT = "今天天气很好，适合出门散步，气温二十二度，记得带上水！"
 #: Every case must end within this, retries and backoff included.
 BOUND = 10.0
 

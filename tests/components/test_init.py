@@ -15,22 +15,61 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.qwen_tts.const import DOMAIN
+from custom_components.qwen_tts import PROVEN_KEYS
+from custom_components.qwen_tts.const import CONF_MODEL, CONF_VOICE, DOMAIN, SUBENTRY_VOICE_PROFILE
 from simulator import DashScopeSimulator
 from tests.conftest import CHINA_KEY
 
 from .conftest import PROFILE_ID, make_entry
 
 
-async def test_setup_checks_the_key_with_one_character(
+async def test_setup_spends_nothing(
     hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
 ) -> None:
-    """Set-up spends one character to prove key, region and the profile's model."""
+    """Set-up asks about the key with a call nothing bills, and synthesizes nothing."""
     assert entry.state is ConfigEntryState.LOADED
-    (request,) = china.generation_requests
-    assert request.body is not None
-    assert request.body["input"]["text"] == "a"
-    assert request.body["model"] == "qwen3-tts-flash"
+    assert [(r.method, r.path) for r in china.requests] == [("GET", "/api/v1/models")]
+    assert china.billed_requests == 0
+    assert china.free_requests == 1
+    assert entry.runtime_data.usage.total.characters == 0
+
+
+async def test_restarts_and_reloads_spend_nothing(
+    hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
+) -> None:
+    """A reload asks nothing (the key was proven); a restart asks once more, for free."""
+    china.clear()
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert china.requests == []
+    # A restart forgets what was proven: one free call, no billed one.
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    hass.data.pop(PROVEN_KEYS)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert [(r.method, r.path) for r in china.requests] == [("GET", "/api/v1/models")]
+    assert china.billed_requests == 0
+
+
+async def test_adding_and_changing_profiles_bills_only_the_forms_check(
+    hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
+) -> None:
+    """The form speaks one character (the user asked for the check); the reload adds nothing."""
+    china.clear()
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_VOICE_PROFILE), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_MODEL: "qwen3-tts-flash"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_VOICE: "Rocky"}
+    )
+    await hass.async_block_till_done()
+    assert china.billed_requests == 1
+    assert china.billed_characters == 1
+    assert len(china.requests) == 1  # the form's check; the reload asked nothing
+    assert len(hass.states.async_all("tts")) == 2
 
 
 async def test_setup_with_rejected_key_starts_reauth(
@@ -44,43 +83,45 @@ async def test_setup_with_rejected_key_starts_reauth(
     assert config_entry.state is ConfigEntryState.SETUP_ERROR
     flows = hass.config_entries.flow.async_progress_by_handler(DOMAIN)
     assert [flow["context"]["source"] for flow in flows] == [SOURCE_REAUTH]
+    assert china.billed_requests == 0
 
 
 @pytest.mark.parametrize(
     ("status", "code"),
     [
-        (403, "AllocationQuota.FreeTierOnly"),
-        (400, "Arrearage"),
-        (403, "Model.AccessDenied"),
+        (403, "AccessDenied"),
+        (404, "NotFound"),
         (429, "Throttling"),
         (500, "InternalError"),
     ],
 )
-async def test_setup_retries_later_when_the_account_or_service_is_not_ready(
+async def test_setup_goes_on_when_the_check_says_nothing(
     hass: HomeAssistant, china: DashScopeSimulator, status: int, code: str
 ) -> None:
-    """Problems that heal without a new key leave the entry to be retried."""
-    china.fail_next(status, code, "not now", count=3)
+    """An answer that says nothing about the key (a proxy without the route, a key type that may
+    not list models, an outage) is never taken for a bad key: the engine is there."""
+    china.fail_next_free_call(status, code, "not now")
     config_entry = make_entry(china.base_url)
     config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(config_entry.entry_id)
-    assert config_entry.state is ConfigEntryState.SETUP_RETRY
-    assert config_entry.error_reason_translation_key == "setup_not_ready"
-    placeholders = config_entry.error_reason_translation_placeholders or {}
-    assert code in placeholders["error"]
-    assert CHINA_KEY not in str(placeholders)
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert hass.states.get("tts.qwen_cherry_voice") is not None
+    assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 
 
-async def test_setup_when_unreachable_retries(
-    hass: HomeAssistant, china: DashScopeSimulator
+async def test_setup_when_unreachable_goes_on_and_says_so(
+    hass: HomeAssistant, china: DashScopeSimulator, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A service that cannot be reached is retried, not given up."""
+    """Offline at boot: the engine is set up all the same (pipelines keep it), the log says the
+    service is unreachable, and speech says why it fails until the network is back."""
     base_url = china.base_url
     await china.stop()
     config_entry = make_entry(base_url)
     config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(config_entry.entry_id)
-    assert config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    assert config_entry.state is ConfigEntryState.LOADED
+    assert "is unreachable" in caplog.text
+    assert not config_entry.runtime_data.health.reachable
 
 
 async def test_unload_and_reload(

@@ -113,25 +113,26 @@ async def test_other_failures_raise_no_issue(
     assert issues(hass) == {}
 
 
-async def test_issue_at_setup_cleared_when_it_works(
+async def test_set_up_raises_no_issue_it_cannot_know(
     hass: HomeAssistant, china: DashScopeSimulator
 ) -> None:
-    """An overdue account at start-up: set-up retries, with the issue; cleared when it works."""
+    """An overdue account at start-up: set-up (which bills nothing) cannot tell, loads, and the
+    first speech raises the issue; the next success clears it."""
+    china.config.arrearage = True
     entry = make_entry(china.base_url)
     entry.add_to_hass(hass)
-    china.fail_next(400, "Arrearage", "Simulated.")
-
-    await hass.config_entries.async_setup(entry.entry_id)
+    assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert issues(hass) == {}
 
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    with pytest.raises(HomeAssistantError):
+        await stream_speech(hass, "你好。")
     assert set(issues(hass)) == {f"{ENTRY_ID}_arrearage"}
 
-    assert await hass.config_entries.async_reload(entry.entry_id)
-    await hass.async_block_till_done()
-
-    assert entry.state is ConfigEntryState.LOADED  # type: ignore[comparison-overlap]
-    assert issues(hass) == {}  # type: ignore[unreachable]
+    china.config.arrearage = False
+    await stream_speech(hass, "你好。")
+    assert issues(hass) == {}
 
 
 async def test_issues_go_with_the_entry(

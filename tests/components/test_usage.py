@@ -59,7 +59,7 @@ def value(hass: HomeAssistant, key: str) -> float:
 
 
 def billed_characters(sim: DashScopeSimulator) -> int:
-    """The characters of every synthesis the service answered (set-up's check included)."""
+    """The characters of every synthesis the service answered."""
     return sum(
         weighted_length(request.body["input"]["text"])
         for request in sim.generation_requests
@@ -168,8 +168,8 @@ async def test_sensors_describe_themselves(hass: HomeAssistant, entry: MockConfi
 async def test_characters_cost_and_quota_follow_usage(
     hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator, path: str
 ) -> None:
-    """Both speech paths count what the service billed, set-up's one-character check included."""
-    assert value(hass, "characters") == billed_characters(china) == 1
+    """Both speech paths count what the service billed; set-up billed nothing, counts nothing."""
+    assert value(hass, "characters") == billed_characters(china) == 0
     speak = stream_speech if path == "stream" else whole_speech
 
     await speak(hass, TEXT)
@@ -186,14 +186,14 @@ async def test_legacy_model_counts_tokens(hass: HomeAssistant, china: DashScopeS
     """qwen-tts bills input and audio tokens; its entry has the tokens sensor on."""
     entry = await setup(hass, make_entry(china.base_url, profile=LEGACY_PROFILE))
     assert entry.runtime_data.usage.total.characters == 0
-    before = value(hass, "tokens")
-    assert before > 0  # set-up's check
+    assert value(hass, "tokens") == 0  # set-up billed nothing
 
     wav = await whole_speech(hass, "Hello.")
 
     _, pcm = read_wav(wav)
     audio_tokens = round(len(pcm) / 48_000 * AUDIO_TOKENS_PER_SECOND)
-    assert value(hass, "tokens") == before + legacy_input_tokens("Hello.") + audio_tokens
+    assert audio_tokens > 0
+    assert value(hass, "tokens") == legacy_input_tokens("Hello.") + audio_tokens
     assert value(hass, "characters") == 0
 
 
@@ -264,19 +264,20 @@ async def test_restored_across_restarts(hass: HomeAssistant, china: DashScopeSim
     await setup(hass, entry)
     assert {key: sensor_id(hass, key) for key in entity_ids} == entity_ids
 
-    assert value(hass, "characters") == 1501
-    # Restored in USD, priced in CNY: not added up.
-    assert value(hass, "estimated_cost") == pytest.approx(0.8 / 10_000)
-    assert value(hass, "free_quota_remaining") == 0
+    assert value(hass, "characters") == 1500
+    # Restored in USD, priced in CNY: not added up, starts afresh.
+    assert value(hass, "estimated_cost") == 0
+    assert value(hass, "free_quota_remaining") == 1
 
     await stream_speech(hass, "你好。")
-    assert value(hass, "characters") == 1501 + weighted_length("你好。")
-    assert value(hass, "free_quota_remaining") == 0
+    assert value(hass, "characters") == 1500 + weighted_length("你好。")
+    assert value(hass, "estimated_cost") == pytest.approx(weighted_length("你好。") * 0.8 / 10_000)
+    assert value(hass, "free_quota_remaining") == 0  # never below zero
 
-    # A reload (as on a restart) keeps the totals.
+    # A reload (as on a restart) keeps the totals, and adds nothing of its own.
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    assert value(hass, "characters") == 1501 + weighted_length("你好。") + 1
+    assert value(hass, "characters") == 1500 + weighted_length("你好。")
 
 
 async def test_international_cost_in_dollars(

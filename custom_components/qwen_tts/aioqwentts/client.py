@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable
+import contextlib
 from contextlib import aclosing, asynccontextmanager
 import functools
 import logging
@@ -42,7 +43,7 @@ from .speech import PieceReport, PieceSpeech, SessionSpeech
 from .splitting import split_text
 from .text import speakable, text_to_speak, weighted_length
 from .text_stream import STREAMING_WINDOW, stream_pieces
-from .transports import audio_url, http_sse
+from .transports import audio_url, http, http_sse, key_check
 from .transports.http import Wire
 from .transports.realtime_ws import RealtimeConnection
 from .types import (
@@ -114,7 +115,8 @@ class QwenTTSClient:
         out in text order. Options the model does not take are refused here, before anything.
         """
         model = check_options(options)
-        pieces = self._pieces(text, model)
+        complete = asyncio.Event()
+        pieces = self._pieces(text, model, complete)
         if model.api is Api.REALTIME:
             return SessionSpeech(
                 pieces,
@@ -123,11 +125,18 @@ class QwenTTSClient:
                 decoder=self._decoder,
                 redact=self._redacted,
             )
-        window = model.max_concurrency
-        if not isinstance(text, str):
-            window = min(window, STREAMING_WINDOW)
+        speak = functools.partial(self._piece_audio, options, self._sse)
+        if isinstance(text, str):
+            return PieceSpeech(pieces, speak, window=model.max_concurrency)
+        # Arriving text: a few pieces in flight while it arrives (sentences that queue meanwhile
+        # are coalesced), all of them once it is complete; a connection made while it is written.
         return PieceSpeech(
-            pieces, functools.partial(self._piece_audio, options, self._sse), window=window
+            pieces,
+            speak,
+            window=min(model.max_concurrency, STREAMING_WINDOW),
+            complete=complete,
+            full_window=model.max_concurrency,
+            warm_up=self._warm_up if self.policy.warm_up else None,
         )
 
     async def synthesize(
@@ -159,6 +168,21 @@ class QwenTTSClient:
         """Prove key, region and model access with the cheapest real call: one billed character."""
         return await self.synthesize("a", options)
 
+    async def check_key(self) -> bool | None:
+        """Ask, with a call nothing bills, whether the service accepts the key.
+
+        True: accepted. None: the answer says nothing about the key (a proxy without the route,
+        an error status, an unreadable body); never taken as a bad key. Raises
+        `AuthenticationError` when refused, and the client's other errors when the service could
+        not be reached.
+        """
+        clock = Clock(self.policy.timeouts.deadline(0), self.policy.timeouts.silence)
+        try:
+            async with self._slot(clock):
+                return await clock.bound(key_check.check_key(self._wire()))
+        except DashScopeError as err:
+            raise self._redacted(err) from None
+
     def pieces(self, text: str, options: SpeechOptions = DEFAULT_OPTIONS) -> list[str]:
         """The pieces a whole text is sent as (one request each for HTTP models)."""
         pieces = self._pieces(text, check_options(options))
@@ -168,11 +192,11 @@ class QwenTTSClient:
     # Text.
 
     def _pieces(
-        self, text: str | AsyncIterable[str], model: Model
+        self, text: str | AsyncIterable[str], model: Model, complete: asyncio.Event | None = None
     ) -> list[str] | AsyncIterator[str]:
         """The text cleaned and cut into speakable pieces within the model's limit."""
         if not isinstance(text, str):
-            return stream_pieces(text, model.max_text_length)
+            return stream_pieces(text, model.max_text_length, complete=complete)
         cleaned = text_to_speak(text)  # nothing to say: refused before any request
         return [
             piece.strip()
@@ -243,6 +267,21 @@ class QwenTTSClient:
                 if started:
                     raise error from err
                 attempt = await self._backoff(attempt, error, clock, persistent=speaking())
+
+    async def _warm_up(self) -> None:
+        """Connect to the endpoint now, so that the first piece finds a connection waiting.
+
+        A cold HTTPS connection costs TCP and TLS round trips before a request is even sent (from
+        outside China, several of 150-300 ms), time a language model spends writing the first
+        sentence anyway. Nothing is done when a connection is already pooled. Failures are not
+        the caller's: the request itself will report them.
+        """
+        wire = self._wire()
+        if http.pooled(wire):
+            return
+        clock = Clock(self.policy.timeouts.connect, self.policy.timeouts.connect)
+        with contextlib.suppress(DashScopeError):
+            await clock.bound(http.open_idle_connection(wire))
 
     # One session for many pieces: the realtime transport.
 

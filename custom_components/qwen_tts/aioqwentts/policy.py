@@ -102,3 +102,7 @@ class ClientPolicy:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
+    #: Connect to the service as soon as text starts arriving (before its first sentence is
+    #: complete), unless a connection is already pooled: the first request then skips the TCP
+    #: and TLS handshakes. Costs nothing billed; off, the first request connects itself.
+    warm_up: bool = True

@@ -22,12 +22,13 @@ from collections.abc import (
     AsyncIterator,
     Awaitable,
     Callable,
+    Coroutine,
     Iterable,
 )
 from contextlib import aclosing
 from dataclasses import dataclass, field
 import time
-from typing import Protocol
+from typing import Any, Protocol
 
 from .clock import Clock
 from .errors import AudioError, DashScopeError, StreamError
@@ -58,16 +59,29 @@ class PieceSpeech:
     """PCM of several pieces of text, in order, while later pieces are already being made."""
 
     def __init__(
-        self, pieces: Iterable[str] | AsyncIterable[str], speak: PieceAudio, *, window: int
+        self,
+        pieces: Iterable[str] | AsyncIterable[str],
+        speak: PieceAudio,
+        *,
+        window: int,
+        complete: asyncio.Event | None = None,
+        full_window: int | None = None,
+        warm_up: Callable[[], Coroutine[Any, Any, None]] | None = None,
     ) -> None:
         """Prepare; nothing is requested until iteration starts.
 
         `speak(piece, report, speaking)` yields a piece's PCM; `speaking()` tells it whether the
-        listener already hears earlier audio (a failure then ends speech that has begun).
+        listener already hears earlier audio (a failure then ends speech that has begun). While
+        text is still arriving, `window` pieces are in flight at most; once `complete` is set
+        (every piece is known), `full_window`. `warm_up`, if given, runs once as iteration starts,
+        alongside the wait for the first piece (a connection made while the text is written).
         """
         self._pieces = pieces
         self._speak = speak
         self._window = asyncio.Semaphore(window)
+        self._widening = (complete, (full_window or window) - window)
+        self._warm_up = warm_up
+        self._warming: asyncio.Task[None] | None = None
         self._reports: list[PieceReport] = []
         #: The audio format, known from the first chunk on (24 kHz 16-bit mono until then).
         self.format: PcmFormat = DEFAULT_FORMAT
@@ -89,6 +103,13 @@ class PieceSpeech:
         jobs: asyncio.Queue[_PieceJob | BaseException | None] = asyncio.Queue()
         tasks: set[asyncio.Task[None]] = set()
         producer = asyncio.create_task(self._produce(jobs, tasks), name="qwen-tts text reader")
+        helpers = [producer]
+        complete, extra = self._widening
+        if complete is not None and extra > 0:
+            helpers.append(asyncio.create_task(self._widen(complete, extra), name="qwen-tts widen"))
+        if self._warm_up is not None:
+            self._warming = asyncio.create_task(self._warm_up(), name="qwen-tts warm-up")
+            helpers.append(self._warming)
         try:
             while (job := await jobs.get()) is not None:
                 if isinstance(job, BaseException):
@@ -106,10 +127,16 @@ class PieceSpeech:
                     yield pcm
                 self._window.release()
         finally:
-            pending = [producer, *tasks]
+            pending = [*helpers, *tasks]
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+
+    async def _widen(self, complete: asyncio.Event, extra: int) -> None:
+        """The whole text has arrived: every piece is known, so all may go out at once."""
+        await complete.wait()
+        for _ in range(extra):
+            self._window.release()
 
     def _speaking(self) -> bool:
         return self.first_audio_at is not None
@@ -145,6 +172,9 @@ class PieceSpeech:
             await pieces.aclose()
 
     async def _run(self, piece: str, job: _PieceJob, report: PieceReport) -> None:
+        if self._warming is not None and not self._warming.done():
+            # A connection is being made: using it beats making another from the start.
+            await asyncio.wait({self._warming})
         try:
             async for item in self._speak(piece, report, self._speaking):
                 job.queue.put_nowait(item)

@@ -45,17 +45,23 @@ async def stream_pieces(
     max_sentence: int = MAX_SENTENCE_LENGTH,
     pause: float | None = None,
     idle_timeout: float | None = None,
+    complete: asyncio.Event | None = None,
 ) -> AsyncIterator[str]:
     """Yield speakable pieces of at most `limit` weighted characters, in order.
 
-    Pulling a piece takes every complete sentence that has arrived (up to the limit), waiting
-    only while none has. Whitespace between pieces is dropped, and so is a piece with nothing to
-    say (a lone closing quote); no other character is.
+    The first piece holds no more than a sentence's worth (`max_sentence`), whatever else has
+    arrived: the audio of a long message starts as soon as a one-sentence message's would, while
+    a short message is still one request. Each later pull takes every complete sentence that has
+    arrived (up to the limit), waiting only while none has. Whitespace between pieces is dropped,
+    and so is a piece with nothing to say (a lone closing quote); no other character is.
+    `complete`, if given, is set once the whole text has arrived (the source ended): from then
+    on every piece is known, and a caller may request them all at once.
     """
     sentences = _Sentences(
         min(max_sentence, limit),
         PAUSE if pause is None else pause,
         IDLE_TIMEOUT if idle_timeout is None else idle_timeout,
+        complete,
     )
     reader = asyncio.create_task(sentences.read(chunks), name="qwen-tts text reader")
     try:
@@ -67,7 +73,8 @@ async def stream_pieces(
                 return
             # Cleaned per piece, not per chunk: an SSML tag or a surrogate pair may straddle two
             # chunks, but never two pieces (a tag holds no sentence end; pairs are never cut).
-            piece = clean_text(_take(sentences.ready, limit))
+            first = min(max_sentence, limit)
+            piece = clean_text(_take(sentences.ready, limit if sentences.started else first))
             if speakable(piece):
                 sentences.started = True
                 yield piece.strip()
@@ -79,10 +86,17 @@ async def stream_pieces(
 class _Sentences:
     """Complete sentences read from arriving text, waiting to be taken."""
 
-    def __init__(self, max_sentence: int, pause: float, idle_timeout: float) -> None:
+    def __init__(
+        self,
+        max_sentence: int,
+        pause: float,
+        idle_timeout: float,
+        complete: asyncio.Event | None,
+    ) -> None:
         self.splitter = SentenceSplitter(max_length=max_sentence)
         self.pause = pause
         self.idle_timeout = idle_timeout
+        self.complete = complete
         self.ready: list[str] = []
         self.started = False  # whether a piece has gone out
         self.arrived = asyncio.Event()
@@ -115,6 +129,8 @@ class _Sentences:
                 # Control characters go at once: they would hide a sentence end ("Hi.\x07 ").
                 self._add(strip_control_characters(chunk))
             self.ready.extend(self.splitter.flush())
+            if self.complete is not None:
+                self.complete.set()
         finally:
             self.arrived.set()
 

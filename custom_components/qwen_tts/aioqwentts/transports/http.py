@@ -8,6 +8,7 @@ audio download hop shown to the host guard first.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -211,3 +212,48 @@ def retry_after(value: str | None) -> float | None:
         except (TypeError, ValueError, IndexError, OverflowError):
             return None
     return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def pooled(wire: Wire) -> bool:
+    """Whether the session's pool holds an idle connection to the endpoint.
+
+    aiohttp has no public way to ask; its connector's pool is read defensively, and anything
+    unexpected answers "no" (then a warm-up is merely unnecessary, never harmful).
+    """
+    url = wire.endpoint.url
+    pool = getattr(wire.session.connector, "_conns", None)
+    if not isinstance(pool, dict):
+        return False
+    secure = url.scheme == "https"
+    return any(
+        getattr(key, "host", None) == url.host
+        and getattr(key, "port", None) == url.port
+        and getattr(key, "is_ssl", None) == secure
+        and connections
+        for key, connections in pool.items()
+    )
+
+
+async def open_idle_connection(wire: Wire) -> None:
+    """Open a connection (TCP and TLS) to the endpoint and leave it idle in the session's pool.
+
+    No request is sent: a request would keep the new connection busy for another round trip,
+    just when the first piece of speech wants it. aiohttp's connector makes the connection as its
+    own requests would (same pool key), and releasing it pools it. Should that (internal) API
+    change, an unauthenticated HEAD, which nothing bills, does the same a round trip later.
+    """
+    session, url = wire.session, wire.endpoint.url
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=wire.timeouts.connect)
+    with transport_errors("the speech service"):
+        try:
+            probe = aiohttp.ClientRequest(
+                "HEAD", url, loop=asyncio.get_running_loop(), session=session, ssl=True
+            )
+            connection = await session.connector.connect(probe, [], timeout)  # type: ignore[union-attr]
+        except (TypeError, AttributeError):
+            async with session.head(
+                url, headers={"User-Agent": wire.endpoint.user_agent}, timeout=timeout
+            ) as response:
+                await response.read()
+            return
+        connection.release()
