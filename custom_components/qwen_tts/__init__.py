@@ -12,6 +12,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_API_KEY, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.hass_dict import HassKey
 
@@ -101,6 +102,30 @@ def key_proven(hass: HomeAssistant, data: Mapping[str, Any]) -> bool:
 def mark_key_proven(hass: HomeAssistant, data: Mapping[str, Any]) -> None:
     """The service accepted this key at this endpoint: set-ups need not ask again."""
     hass.data.setdefault(PROVEN_KEYS, set()).add(_fingerprint(data))
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> bool:
+    """Bring an entry made by an earlier version up to date.
+
+    1.2: a voice profile's engine has no device of its own any more (see tts.py, why). Its
+    entity is detached first, so that removing the device keeps the entity and its entity id:
+    automations that name `tts.qwen_cherry_voice` go on working.
+    """
+    if entry.version > 1:
+        return False  # a newer version's entry: never guess at it
+    if entry.minor_version < 2:
+        devices, entities = dr.async_get(hass), er.async_get(hass)
+        for subentry_id in entry.subentries:
+            device = devices.async_get_device(identifiers={(DOMAIN, subentry_id)})
+            if device is None:
+                continue
+            for entity in er.async_entries_for_device(
+                entities, device.id, include_disabled_entities=True
+            ):
+                entities.async_update_entity(entity.entity_id, device_id=None)
+            devices.async_remove_device(device.id)
+        hass.config_entries.async_update_entry(entry, minor_version=2)
+    return True
 
 
 async def _async_reload_on_update(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> None:

@@ -19,7 +19,7 @@ from homeassistant.config_entries import (
     OptionsFlow,
     SubentryFlowResult,
 )
-from homeassistant.const import CONF_API_KEY
+from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.generated.currencies import ACTIVE_CURRENCIES
 from homeassistant.helpers.selector import (
@@ -177,6 +177,8 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
     """Ask for an API key and region, prove them with one character of speech."""
 
     VERSION = 1
+    # 1.2: voice profiles' engines without devices of their own (__init__.async_migrate_entry).
+    MINOR_VERSION = 2
 
     def __init__(self) -> None:
         """Start with nothing entered."""
@@ -416,6 +418,8 @@ class VoiceProfileFlow(ConfigSubentryFlow):
         """Start with the defaults, or the profile being reconfigured."""
         super().__init__()
         self._data: dict[str, Any] = dict(DEFAULT_PROFILE)
+        #: The profile's name (its title); empty: made from the voice when saved.
+        self._name = ""
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
         """A new profile."""
@@ -425,7 +429,10 @@ class VoiceProfileFlow(ConfigSubentryFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> SubentryFlowResult:
         """Change an existing profile."""
-        self._data = dict(self._get_reconfigure_subentry().data)
+        subentry = self._get_reconfigure_subentry()
+        self._data = dict(subentry.data)
+        # A title made from the voice follows the voice; one the user gave is kept.
+        self._name = "" if subentry.title == profile_title(subentry.data) else subentry.title
         return await self.async_step_model()
 
     async def async_step_model(
@@ -467,6 +474,8 @@ class VoiceProfileFlow(ConfigSubentryFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             data = {CONF_MODEL: model.id, CONF_SPEECH_RATE: DEFAULT_SPEECH_RATE, **user_input}
+            # The name is the profile's title, not a setting of its speech.
+            self._name = str(data.pop(CONF_NAME, "") or "").strip()
             data[CONF_VOICE] = str(data[CONF_VOICE]).strip()
             # Sliders and boxes give floats; these are whole numbers.
             for key in (CONF_VOLUME, CONF_LEADING_SILENCE):
@@ -535,7 +544,10 @@ class VoiceProfileFlow(ConfigSubentryFlow):
                 mode=NumberSelectorMode.BOX,
             )
         )
-        suggested = user_input or self._data
+        fields[probatio.Optional(CONF_NAME)] = TextSelector()
+        suggested = user_input or (
+            {**self._data, CONF_NAME: self._name} if self._name else self._data
+        )
         # A voice the model doesn't list is replaced when the form opens or the service refused
         # it; after other errors what the user typed (a cloned voice, say) is kept.
         replace = user_input is None or errors.get("base") == "invalid_voice"
@@ -549,13 +561,12 @@ class VoiceProfileFlow(ConfigSubentryFlow):
         )
 
     def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
+        # The name the user gave, else one made from the voice ("Qwen Cherry").
+        title = self._name or profile_title(data)
         if self.source == SOURCE_USER:
-            return self.async_create_entry(title=profile_title(data), data=data)
+            return self.async_create_entry(title=title, data=data)
         return self.async_update_and_abort(
-            self._get_entry(),
-            self._get_reconfigure_subentry(),
-            data=data,
-            title=profile_title(data),
+            self._get_entry(), self._get_reconfigure_subentry(), data=data, title=title
         )
 
 

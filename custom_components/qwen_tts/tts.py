@@ -11,7 +11,6 @@ from homeassistant.components.tts import TextToSpeechEntity, TtsAudioType, Voice
 from homeassistant.components.tts.entity import TTSAudioRequest, TTSAudioResponse
 from homeassistant.config_entries import ConfigSubentry
 from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import QwenTTSConfigEntry
@@ -39,7 +38,6 @@ from .const import (
     DEFAULT_PITCH_RATE,
     DEFAULT_SPEECH_RATE,
     DEFAULT_VOLUME,
-    DOMAIN,
     SUBENTRY_VOICE_PROFILE,
 )
 from .errors import option_error, translate_error
@@ -68,6 +66,7 @@ class QwenTTSEntity(TextToSpeechEntity):
     """Speaks with one profile's model and voice; calls may override them."""
 
     _attr_has_entity_name = True
+    # For the icon (icons.json); the name is the profile's (see __init__).
     _attr_translation_key = "voice"
     _attr_supported_options = [
         CONF_VOICE,
@@ -105,14 +104,12 @@ class QwenTTSEntity(TextToSpeechEntity):
         if CONF_VOLUME in self._model.controls:
             defaults[CONF_VOLUME] = subentry.data.get(CONF_VOLUME, DEFAULT_VOLUME)
         self._attr_default_options = defaults
-        self._attr_device_info = DeviceInfo(
-            identifiers={(DOMAIN, subentry.subentry_id)},
-            name=subentry.title,
-            manufacturer="Alibaba Cloud",
-            model=self._profile.model,
-            entry_type=DeviceEntryType.SERVICE,
-            configuration_url="https://modelstudio.console.alibabacloud.com/",
-        )
+        # The profile's own name, everywhere Home Assistant lists engines: the media browser
+        # shows an engine's entity name, the Assist pipeline's picker its friendly name. Without
+        # a device of its own the two are the same; a device named after the profile would make
+        # the friendly name "Qwen Cherry Qwen Cherry", and a generic entity name ("Voice") would
+        # make every profile look alike in the media browser.
+        self._attr_name = subentry.title
 
     @callback
     @override

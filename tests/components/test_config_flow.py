@@ -18,7 +18,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigEntryState,
 )
-from homeassistant.const import CONF_API_KEY
+from homeassistant.const import CONF_API_KEY, CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResult, FlowResultType
 from homeassistant.helpers.selector import SelectSelector
@@ -950,7 +950,7 @@ async def test_profile_voice_form(
     assert result["errors"] == {}
     options = select_options(result, CONF_VOICE)
     assert options == [{"value": v.id, "label": v.display_name} for v in MODELS[model].voices]
-    expected_fields = {CONF_VOICE, CONF_SPEECH_RATE, CONF_LEADING_SILENCE} | (
+    expected_fields = {CONF_VOICE, CONF_SPEECH_RATE, CONF_LEADING_SILENCE, CONF_NAME} | (
         {CONF_INSTRUCTIONS} if instructions else set()
     )
     assert set(fields(result)) == expected_fields
@@ -1253,10 +1253,41 @@ async def test_profile_reconfigure(
     assert profile.title == "Qwen Serena (qwen-tts)"
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
-    # The entry reloaded with the changed profile: its setup checked the new model and voice.
+    # The form's check spoke with the new model and voice; the reload asked nothing more.
     body = china.generation_requests[-1].body
     assert body is not None
     assert (body["model"], body["input"]["voice"]) == ("qwen-tts", "Serena")
+    assert len(china.generation_requests) == 1
+
+
+async def test_profile_names(
+    hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
+) -> None:
+    """A name the user gives is the profile's title, kept when the voice changes; an empty one
+    makes a title from the voice."""
+    result = await start_profile_flow(hass, entry)
+    result = await submit_profile(hass, result, {CONF_MODEL: "qwen3-tts-flash"})
+    result = await submit_profile(
+        hass, result, {CONF_VOICE: "Rocky", CONF_NAME: "  Cantonese announcements "}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "Cantonese announcements"
+    assert CONF_NAME not in result["data"]
+    await hass.async_block_till_done()
+    named = next(s for s in entry.subentries.values() if s.title == "Cantonese announcements")
+
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_VOICE_PROFILE),
+        context={"source": SOURCE_RECONFIGURE, "subentry_id": named.subentry_id},
+    )
+    result = await submit_profile(hass, result, {CONF_MODEL: "qwen3-tts-flash"})
+    assert suggested(result)[CONF_NAME] == "Cantonese announcements"
+    result = await submit_profile(
+        hass, result, {CONF_VOICE: "Kiki", CONF_NAME: "Cantonese announcements"}
+    )
+    assert entry.subentries[named.subentry_id].title == "Cantonese announcements"
+    await hass.async_block_till_done()
+    assert hass.states.get("tts.cantonese_announcements") is not None
 
 
 async def test_profile_reconfigure_voice_of_other_model(

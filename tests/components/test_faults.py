@@ -36,7 +36,7 @@ from custom_components.qwen_tts.const import DOMAIN
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.conftest import policy
 
-ENGINE = "tts.qwen_cherry_voice"
+ENGINE = "tts.qwen_cherry"
 #: One sentence: one request (a longer message is several, all in flight at once, which would
 #: make the request counts below depend on which piece the fault met first).
 TEXT = "今天天气很好，适合出门散步，气温二十二度，记得带上水！"

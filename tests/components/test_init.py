@@ -6,7 +6,7 @@ from typing import Any
 
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import (
@@ -105,7 +105,7 @@ async def test_setup_goes_on_when_the_check_says_nothing(
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     assert config_entry.state is ConfigEntryState.LOADED
-    assert hass.states.get("tts.qwen_cherry_voice") is not None
+    assert hass.states.get("tts.qwen_cherry") is not None
     assert not hass.config_entries.flow.async_progress_by_handler(DOMAIN)
 
 
@@ -128,40 +128,34 @@ async def test_unload_and_reload(
     hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
 ) -> None:
     """Unloading removes the engine; reloading brings the same entity back."""
-    assert hass.states.get("tts.qwen_cherry_voice") is not None
+    assert hass.states.get("tts.qwen_cherry") is not None
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.NOT_LOADED
-    state = hass.states.get("tts.qwen_cherry_voice")
+    state = hass.states.get("tts.qwen_cherry")
     assert state is not None
     assert state.state == "unavailable"
 
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED  # type: ignore[comparison-overlap]
-    state = hass.states.get("tts.qwen_cherry_voice")  # type: ignore[unreachable]
+    state = hass.states.get("tts.qwen_cherry")  # type: ignore[unreachable]
     assert state is not None
     assert state.state != "unavailable"
 
 
-async def test_removing_a_profile_removes_its_entity_and_device(
-    hass: HomeAssistant,
-    entry: MockConfigEntry,
-    device_registry: dr.DeviceRegistry,
-    entity_registry: er.EntityRegistry,
+async def test_removing_a_profile_removes_its_entity(
+    hass: HomeAssistant, entry: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
-    """A profile's device and entity live exactly as long as the profile."""
-    device = device_registry.async_get_device_by_identifier((DOMAIN, PROFILE_ID), entry.entry_id)
-    assert device is not None
-    assert device.entry_type is dr.DeviceEntryType.SERVICE
-    assert device.manufacturer == "Alibaba Cloud"
-    assert entity_registry.async_get("tts.qwen_cherry_voice") is not None
+    """A profile's entity lives exactly as long as the profile."""
+    registered = entity_registry.async_get("tts.qwen_cherry")
+    assert registered is not None
+    assert registered.config_subentry_id == PROFILE_ID
 
     hass.config_entries.async_remove_subentry(entry, PROFILE_ID)
     await hass.async_block_till_done()
-    device = device_registry.async_get_device_by_identifier((DOMAIN, PROFILE_ID), entry.entry_id)
-    assert device is None
-    assert entity_registry.async_get("tts.qwen_cherry_voice") is None
+    assert entity_registry.async_get("tts.qwen_cherry") is None
+    assert hass.states.get("tts.qwen_cherry") is None
 
 
 @pytest.mark.freeze_time("2026-11-24 12:00:00")

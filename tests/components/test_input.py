@@ -17,7 +17,7 @@ from custom_components.qwen_tts.const import DOMAIN
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.helpers import assert_spoken_in_order
 
-ENGINE = "tts.qwen_cherry_voice"
+ENGINE = "tts.qwen_cherry"
 
 
 async def speak(hass: HomeAssistant, text: str, options: dict[str, object] | None = None) -> bytes:

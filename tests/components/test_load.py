@@ -42,7 +42,7 @@ from custom_components.qwen_tts.const import DOMAIN
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.conftest import FAST_POLICY
 
-ENGINE = "tts.qwen_cherry_voice"
+ENGINE = "tts.qwen_cherry"
 REQUESTS = 40
 #: The client's per-entry bound (`Limits.max_concurrent_requests`, as create_client
 #: makes it).
@@ -218,11 +218,11 @@ async def test_many_requests_at_once_under_throttling(
     assert ours == []
 
 
-#: The deadline the trickle test gives a request: 1 s + 0.01 s a character (25 s + 0.1 s in use).
+#: The deadline the trickle test gives a request: 2 s + 0.01 s a character (15 s + 0.1 s in use).
 TRICKLE_POLICY = dataclasses.replace(
     FAST_POLICY,
     timeouts=dataclasses.replace(
-        FAST_POLICY.timeouts, silence=30.0, deadline_base=1.0, deadline_per_character=0.01
+        FAST_POLICY.timeouts, silence=30.0, deadline_base=2.0, deadline_per_character=0.01
     ),
 )
 

@@ -46,7 +46,7 @@ from custom_components.qwen_tts.aioqwentts.wav import read_wav, wav_header
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.helpers import assert_spoken_in_order
 
-ENGINE = "tts.qwen_cherry_voice"
+ENGINE = "tts.qwen_cherry"
 AGENT = "conversation.streaming_agent"
 SENTENCES = (
     "今天天气很好，适合出门散步。",

@@ -17,7 +17,7 @@ from tests.helpers import assert_spoken_in_order
 
 from .conftest import make_entry
 
-ENGINE = "tts.qwen_ethan_qwen3_tts_flash_realtime_voice"
+ENGINE = "tts.qwen_ethan_qwen3_tts_flash_realtime"
 PROFILE = {
     "model": "qwen3-tts-flash-realtime",
     "voice": "Ethan",

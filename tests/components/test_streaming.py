@@ -20,7 +20,7 @@ from custom_components.qwen_tts.const import DOMAIN
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.helpers import assert_spoken_in_order
 
-ENGINE = "tts.qwen_cherry_voice"
+ENGINE = "tts.qwen_cherry"
 ANSWER = "今天天气很好，适合出门散步。The temperature is 22 degrees. 记得带上水！"
 
 

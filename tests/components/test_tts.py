@@ -15,7 +15,7 @@ from homeassistant.components.tts.const import DATA_COMPONENT, DOMAIN as TTS_DOM
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
-from homeassistant.helpers.device_registry import DeviceEntryType
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
@@ -24,13 +24,13 @@ from yarl import URL
 
 from custom_components.qwen_tts.aioqwentts.text import weighted_length
 from custom_components.qwen_tts.aioqwentts.wav import read_wav
-from custom_components.qwen_tts.const import DOMAIN
+from custom_components.qwen_tts.const import DOMAIN, SUBENTRY_VOICE_PROFILE
 from simulator import DashScopeSimulator, synthesize_pcm
 from tests.helpers import assert_spoken_in_order
 
 from .conftest import PROFILE_ID, make_entry
 
-ENGINE = "tts.qwen_cherry_voice"
+ENGINE = "tts.qwen_cherry"
 EXCEPTIONS = json.loads(
     (Path(__file__).parents[2] / "custom_components/qwen_tts/translations/en.json").read_text()
 )["exceptions"]
@@ -66,14 +66,17 @@ def pcm_of(wav: bytes) -> bytes:
     return pcm
 
 
-async def test_entity_and_device(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """One entity per profile, named by translation, on a service device."""
+async def test_entity_named_by_its_profile(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """One entity per profile, its name the profile's, with no device to prefix it."""
     state = hass.states.get(ENGINE)
     assert state is not None
-    assert state.attributes["friendly_name"] == "Qwen Cherry Voice"
+    assert state.attributes["friendly_name"] == "Qwen Cherry"
     entity = hass.data[DATA_COMPONENT].get_entity(ENGINE)
     assert entity is not None
+    assert entity.has_entity_name
+    assert entity.name == "Qwen Cherry"
     assert entity.unique_id == PROFILE_ID
+    assert entity.device_info is None
     assert entity.default_language == "en"
     assert entity.default_options == {
         "model": "qwen3-tts-flash",
@@ -81,9 +84,79 @@ async def test_entity_and_device(hass: HomeAssistant, entry: MockConfigEntry) ->
         "speech_rate": 1.0,
         "leading_silence": 0,
     }
-    assert entity.device_info is not None
-    assert entity.device_info.get("entry_type") is DeviceEntryType.SERVICE
-    assert entity.device_info.get("identifiers") == {(DOMAIN, PROFILE_ID)}
+
+
+async def test_profiles_are_listed_by_their_names(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+) -> None:
+    """Two profiles, two names: the media browser (entity names) and the pipeline's engine
+    picker (friendly names) tell them apart."""
+    result = await hass.config_entries.subentries.async_init(
+        (entry.entry_id, SUBENTRY_VOICE_PROFILE), context={"source": "user"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"model": "qwen3-tts-flash"}
+    )
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {"voice": "Rocky", "name": "Cantonese announcements"}
+    )
+    await hass.async_block_till_done()
+    assert await async_setup_component(hass, "media_source", {})
+    browsed = await media_source.async_browse_media(hass, "media-source://tts")
+    titles = {child.title for child in browsed.children or []}
+    assert titles == {"Qwen Cherry", "Cantonese announcements"}
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id({"type": "tts/engine/list"})
+    engines = (await client.receive_json())["result"]["providers"]
+    names = {
+        hass.states.get(engine["engine_id"]).attributes["friendly_name"]  # type: ignore[union-attr]
+        for engine in engines
+    }
+    assert names == {"Qwen Cherry", "Cantonese announcements"}
+    assert hass.states.get("tts.cantonese_announcements") is not None
+
+
+async def test_upgrade_keeps_entity_ids(
+    hass: HomeAssistant,
+    china: DashScopeSimulator,
+    device_registry: dr.DeviceRegistry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    """An entry from before 1.2 had a device per profile and an entity "Voice" on it
+    (tts.qwen_cherry_voice): the entity keeps its id, takes the profile's name, loses the
+    device."""
+    entry = make_entry(china.base_url)
+    entry.add_to_hass(hass)
+    device = device_registry.async_get_or_create(
+        config_entry_id=entry.entry_id,
+        config_subentry_id=PROFILE_ID,
+        identifiers={(DOMAIN, PROFILE_ID)},
+        name="Qwen Cherry",
+    )
+    entity_registry.async_get_or_create(
+        "tts",
+        DOMAIN,
+        PROFILE_ID,
+        suggested_object_id="qwen_cherry_voice",
+        config_entry=entry,
+        config_subentry_id=PROFILE_ID,
+        device_id=device.id,
+        has_entity_name=True,
+        original_name="Voice",
+    )
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert (entry.version, entry.minor_version) == (1, 2)
+    assert device_registry.async_get(device.id) is None
+    registered = entity_registry.async_get("tts.qwen_cherry_voice")
+    assert registered is not None
+    assert registered.unique_id == PROFILE_ID
+    assert registered.device_id is None
+    state = hass.states.get("tts.qwen_cherry_voice")
+    assert state is not None
+    assert state.attributes["friendly_name"] == "Qwen Cherry"
 
 
 INSTRUCT = "qwen3-tts-instruct-flash"
@@ -448,7 +521,7 @@ async def test_legacy_profile_languages(hass: HomeAssistant, china: DashScopeSim
     config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
-    entity = hass.data[DATA_COMPONENT].get_entity("tts.qwen_dylan_qwen_tts_latest_voice")
+    entity = hass.data[DATA_COMPONENT].get_entity("tts.qwen_dylan_qwen_tts_latest")
     assert entity is not None
     languages = set(entity.supported_languages)
     assert {"zh-CN", "en-US", "zh-CN-beijing", "wuu-CN", "zh-CN-sichuan"} <= languages

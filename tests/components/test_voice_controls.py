@@ -7,6 +7,7 @@ from typing import Any
 
 from homeassistant.components import tts
 from homeassistant.config_entries import ConfigSubentry
+from homeassistant.const import CONF_NAME
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
@@ -193,6 +194,7 @@ async def test_profile_flow_offers_realtime_controls(
         CONF_PITCH_RATE,
         CONF_VOLUME,
         CONF_LEADING_SILENCE,
+        CONF_NAME,
     }
     tracker = entry.runtime_data.usage
     before = tracker.total.characters
