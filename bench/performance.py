@@ -176,7 +176,15 @@ async def serve(api_key, config):
                 statuses = {}
                 for request in sim.generation_requests:
                     statuses[str(request.status)] = statuses.get(str(request.status), 0) + 1
-                answer = {"peak_concurrency": sim.peak_concurrency, "statuses": statuses}
+                texts = [
+                    ((request.body or {}).get("input") or {}).get("text", "")
+                    for request in sim.generation_requests
+                ]
+                answer = {
+                    "peak_concurrency": sim.peak_concurrency,
+                    "statuses": statuses,
+                    "texts": texts,
+                }
             reply(answer)
 
 asyncio.run(serve(sys.argv[1], json.loads(sys.argv[2])))
@@ -188,7 +196,7 @@ class SimulatorProcess:
 
     Commands: configure (set `SimulatorConfig` fields for the next requests), clear (forget
     requests, the rate limit's count, peak concurrency), stats (peak concurrency, answers by
-    status). Closing the child's stdin stops it.
+    status, the texts requested in order of arrival). Closing the child's stdin stops it.
     """
 
     def __init__(self, config: dict[str, Any], api_key: str = API_KEY) -> None:
@@ -240,7 +248,10 @@ class SimulatorProcess:
         await self._call({"op": "clear"})
 
     async def stats(self) -> dict[str, Any]:
-        """Peak concurrency and the generation requests' statuses since the last clear."""
+        """Peak concurrency, the generation requests' statuses and texts since the last clear.
+
+        Requests are listed once answered: ask after the audio has been read to its end.
+        """
         return await self._call({"op": "stats"})
 
     async def _call(self, command: dict[str, Any]) -> dict[str, Any]:
