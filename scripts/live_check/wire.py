@@ -7,7 +7,6 @@ client would send (its own builders), so what they observe is what the client me
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 import json
@@ -301,5 +300,4 @@ def runs_text(runs: list[tuple[str, int]]) -> str:
 
 async def receive_quietly(ws: aiohttp.ClientWebSocketResponse, quiet: float) -> aiohttp.WSMessage:
     """The next WebSocket message, or TimeoutError after quiet seconds of silence."""
-    async with asyncio.timeout(quiet):
-        return await ws.receive()
+    return await ws.receive(timeout=quiet)
