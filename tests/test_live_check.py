@@ -269,13 +269,18 @@ async def test_a_hanging_service_is_bounded_and_spoils_only_its_probe(
     tmp_path: Path, regions: dict[str, DashScopeSimulator]
 ) -> None:
     home = regions["cn"]
+    home.trickle_stream(2, interval=0.05)  # the event stream sends keep-alives for ever
     home.realtime_fault("stall")  # the realtime session falls silent before its audio
     home.duplex_fault("trickle", interval=0.05)  # the duplex task sends heartbeats for ever
     run = await run_check(tmp_path, home, regions["intl"], "--timeout", "6")
 
-    spoiled = {"rt.order", "rt.audio", "rt.usage", "rt.finished", "rt.close"}
+    spoiled = {"sse.finish-reason", "sse.last-event"}
+    spoiled |= {"rt.order", "rt.audio", "rt.usage", "rt.finished", "rt.close"}
     spoiled |= {"duplex.order", "duplex.audio", "duplex.usage"}
     assert run.verdicts == default_verdicts() | dict.fromkeys(spoiled, "MISMATCH")
+    assert observed(run.document, "sse.finish-reason") == (
+        'before the last: "null"; last: "null"; then no event for 2 s, the stream still open'
+    )
     # Silence ends the realtime probe with what it saw; endless chatter, the probe's deadline.
     assert "then silent for 2 s after response.content_part.added" in observed(
         run.document, "rt.order"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from collections import Counter
@@ -10,6 +11,7 @@ import secrets
 import time
 from typing import Any
 
+import aiohttp
 from yarl import URL
 
 from custom_components.qwen_tts.aioqwentts import DEFAULT_MODEL, Region, SpeechOptions
@@ -281,7 +283,6 @@ class StreamProbe(Probe):
         url = ctx.url(GENERATION_PATH)
         record.note(f"request body: {json_text(body)}")
         started = time.monotonic()
-        events: list[_StreamEvent] = []
         async with ctx.session.post(
             url,
             data=wire_json(body),
@@ -301,29 +302,49 @@ class StreamProbe(Probe):
                 raw = await read_limited(response, MAX_BODY)
                 record.note("body: " + body_text(raw, content_type))
                 raise StoppedError(f"HTTP {response.status}")
-            parser, received = SseParser(_MAX_EVENT), 0
-            async for data in response.content.iter_any():
-                received += len(data)
-                if received > _MAX_STREAM:
-                    raise StoppedError(f"the stream went past {_MAX_STREAM} bytes")
-                now = time.monotonic() - started
-                events += [_StreamEvent(event, now) for event in parser.feed(data)]
-                if events and events[-1].finish_reason == "stop":
-                    break  # the client ends here too, even if the connection stays open
-            else:
-                events += [
-                    _StreamEvent(event, time.monotonic() - started) for event in parser.finish()
-                ]
+            events, ended = await self._read(ctx, response, started)
+        record.note(f"end: {ended}")
         if not events:
-            raise StoppedError("the stream held no event")
+            raise StoppedError(f"the stream held no event ({ended})")
         for label, event in (("first event", events[0]), ("last event", events[-1])):
             record.note(f"{label}: {event.text()}")
         if errors := [event for event in events if event.event.event == "error"]:
             record.note(f"error event: {errors[0].text()}")
         self._framing(record, events)
         self._audio(record, events)
-        self._finish(record, events)
+        self._finish(record, events, ended)
         self._usage(record, events)
+
+    @staticmethod
+    async def _read(
+        ctx: Context, response: aiohttp.ClientResponse, started: float
+    ) -> tuple[list[_StreamEvent], str]:
+        """The stream's events, and what ended the reading.
+
+        Reading ends at the "stop" event (where the client stops too), at the stream's end, or
+        after ctx.quiet seconds without an event (keep-alive comments are not events).
+        """
+        parser, events, received = SseParser(_MAX_EVENT), list[_StreamEvent](), 0
+        last_event = time.monotonic()
+        while True:
+            try:
+                async with asyncio.timeout(max(0.0, ctx.quiet - (time.monotonic() - last_event))):
+                    data = await response.content.readany()
+            except TimeoutError:
+                return events, f"no event for {ctx.quiet:g} s, the stream still open"
+            now = time.monotonic()
+            if not data:
+                events += [_StreamEvent(event, now - started) for event in parser.finish()]
+                return events, "the stream ended"
+            received += len(data)
+            if received > _MAX_STREAM:
+                return events, f"the stream went past {_MAX_STREAM} bytes"
+            new = [_StreamEvent(event, now - started) for event in parser.feed(data)]
+            if new:
+                events += new
+                last_event = now
+            if any(event.finish_reason == "stop" for event in new):
+                return events, 'the "stop" event'
 
     @staticmethod
     def _framing(record: ProbeRecord, events: list[_StreamEvent]) -> None:
@@ -366,13 +387,15 @@ class StreamProbe(Probe):
         )
 
     @staticmethod
-    def _finish(record: ProbeRecord, events: list[_StreamEvent]) -> None:
+    def _finish(record: ProbeRecord, events: list[_StreamEvent], ended: str) -> None:
         before = Counter(jrepr(event.finish_reason) for event in events[:-1])
         last = events[-1]
+        stopped = last.finish_reason == "stop"
         record.observe(
             "sse.finish-reason",
-            f"before the last: {_counted(before) or 'no event'}; last: {jrepr(last.finish_reason)}",
-            set(before) <= {'"null"'} and last.finish_reason == "stop",
+            f"before the last: {_counted(before) or 'no event'}; last: {jrepr(last.finish_reason)}"
+            + ("" if stopped else f"; then {ended}"),
+            set(before) <= {'"null"'} and stopped,
         )
         data, url = (
             dig(last.payload, "output", "audio", "data"),
