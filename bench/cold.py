@@ -2,8 +2,8 @@
 
 A voice satellite speaks once every few minutes, so the HTTPS connection to DashScope has
 usually been closed since the last answer: before the request can go out, TCP's handshake and
-TLS's each cost a round trip. The client's warm-up (`ClientPolicy(warm_up=True)`) is meant to
-open the connection while the language model is still writing the first sentence.
+TLS's each cost a round trip. The client's warm-up (`ClientPolicy(warm_up=True)`, the default)
+opens the connection while the language model is still writing the first sentence.
 
 What runs:
 
@@ -29,9 +29,7 @@ The client, side by side in each round (one after another, in rotating order):
 * warm: a session on which a request was made just before, so its connection is pooled
   (warm-up off: the pure baseline); and warm with warm-up on, to show it costs nothing there.
 
-Ratios are of medians: cold / warm (goal: cold with warm-up within 1.05x of warm). Until the
-client has the `warm_up` field, the rows that need it say "not available", and cold and warm are
-measured with the client's default policy.
+Ratios are of medians: cold / warm (goal: cold with warm-up within 1.05x of warm).
 
 Run: scripts/bench cold [--runs N] [--rtt SECONDS] [--json PATH]. Benchmarks report; they do not
 assert.
@@ -292,18 +290,9 @@ def client_ssl_context(cert_path: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=cert_path)
 
 
-# The client's warm-up switch, which may not exist yet.
-
-WARM_UP_AVAILABLE = "warm_up" in {field.name for field in dataclasses.fields(ClientPolicy)}
-
-
 def policy(warm_up: bool) -> ClientPolicy:
-    """The default policy with the warm-up on or off; the plain default when there is none."""
-    if not WARM_UP_AVAILABLE:
-        return ClientPolicy()
-    # Through a dict: the field may not exist in the client this is type-checked against.
-    changes: dict[str, Any] = {"warm_up": warm_up}
-    return dataclasses.replace(ClientPolicy(), **changes)
+    """The default policy with the warm-up on or off."""
+    return ClientPolicy(warm_up=warm_up)
 
 
 # Measuring.
@@ -347,8 +336,8 @@ async def measure(variant: str, base_url: str, ssl_context: ssl.SSLContext) -> H
 
 
 def variants() -> list[str]:
-    """The variants this client can run."""
-    return [v for v, (_, _, warm_up) in VARIANTS.items() if WARM_UP_AVAILABLE or not warm_up]
+    """The variants measured, in their first order."""
+    return list(VARIANTS)
 
 
 async def run(runs: int, rtt: float) -> dict[str, Any]:
@@ -393,7 +382,7 @@ def summarize(runs: int, rtt: float, rounds: list[dict[str, Heard]]) -> dict[str
     sentence_done = statistics.median(h.sentence_done for r in rounds for h in r.values())
     confirmed = statistics.median(h.sentence_confirmed for r in rounds for h in r.values())
     ratio = {name: first[name] / first["warm"] for name in names}
-    goal_ratio = ratio.get("cold_warm_up")
+    goal_ratio = ratio["cold_warm_up"]
     return {
         "config": {
             "runs": runs,
@@ -403,7 +392,6 @@ def summarize(runs: int, rtt: float, rounds: list[dict[str, Heard]]) -> dict[str
             "answer": list(ANSWER),
             "tokens": len(TOKENS),
             "token_interval": TOKEN_INTERVAL,
-            "warm_up_available": WARM_UP_AVAILABLE,
         },
         "sentence_done": sentence_done,
         "sentence_confirmed": confirmed,
@@ -412,9 +400,9 @@ def summarize(runs: int, rtt: float, rounds: list[dict[str, Heard]]) -> dict[str
         "floor": confirmed + rtt + FIRST_CHUNK_LATENCY,
         "first_audio": first,
         "ratio_to_warm": ratio,
-        "warm_up_saves": first["cold"] - first["cold_warm_up"] if goal_ratio else None,
+        "warm_up_saves": first["cold"] - first["cold_warm_up"],
         "goal": {"ratio": GOAL, "cold_warm_up": goal_ratio},
-        "met": None if goal_ratio is None else goal_ratio <= GOAL,
+        "met": goal_ratio <= GOAL,
         "rounds": [{name: dataclasses.asdict(h) for name, h in r.items()} for r in rounds],
     }
 
@@ -437,30 +425,19 @@ def report(summary: dict[str, Any]) -> str:
         f"{'seconds from the first token':<46}{'first audio':>12}{'/ warm':>9}",
     ]
     for name, (label, _, _) in VARIANTS.items():
-        if name in first:
-            lines.append(f"{label:<46}{first[name]:>11.3f}s{ratio[name]:>8.2f}x")
-        else:
-            lines.append(f"{label:<46}{'not available':>21}")
+        lines.append(f"{label:<46}{first[name]:>11.3f}s{ratio[name]:>8.2f}x")
     lines.append(
         f"{'floor: confirmed + 1 round trip + first chunk':<46}{summary['floor']:>11.3f}s"
         f"{summary['floor'] / first['warm']:>8.2f}x"
     )
     lines.append("")
-    if summary["met"] is None:
-        lines.append(
-            "Warm-up: not available in this client (ClientPolicy has no warm_up field): cold "
-            "and warm ran with the default policy. Goal (cold with warm-up within "
-            f"{summary['goal']['ratio']}x of warm): not measured; cold without warm-up is "
-            f"{ratio['cold']:.2f}x warm ({(first['cold'] - first['warm']) * 1000:+.0f} ms)."
-        )
-    else:
-        lines.append(
-            f"Goal: cold with warm-up within {summary['goal']['ratio']}x of warm: "
-            f"{summary['goal']['cold_warm_up']:.2f}x: {'PASS' if summary['met'] else 'MISS'}. "
-            f"Without the warm-up a cold connection costs "
-            f"{(first['cold'] - first['warm']) * 1000:+.0f} ms ({ratio['cold']:.2f}x); the "
-            f"warm-up saves {summary['warm_up_saves'] * 1000:.0f} ms of it."
-        )
+    lines.append(
+        f"Goal: cold with warm-up within {summary['goal']['ratio']}x of warm: "
+        f"{summary['goal']['cold_warm_up']:.2f}x: {'PASS' if summary['met'] else 'MISS'}. "
+        f"Without the warm-up a cold connection costs "
+        f"{(first['cold'] - first['warm']) * 1000:+.0f} ms ({ratio['cold']:.2f}x); the "
+        f"warm-up saves {summary['warm_up_saves'] * 1000:.0f} ms of it."
+    )
     return "\n".join(lines)
 
 
