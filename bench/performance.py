@@ -67,6 +67,7 @@ from custom_components.qwen_tts.aioqwentts import (
     to_wav,
     wav_header,
 )
+from custom_components.qwen_tts.aioqwentts.text_stream import stream_pieces
 from custom_components.qwen_tts.aioqwentts.transports.generation import generation_body
 from custom_components.qwen_tts.aioqwentts.wav import DEFAULT_FORMAT
 from simulator import GENERATION_PATH
@@ -523,7 +524,10 @@ async def cpu_rounds(
 ) -> tuple[list[dict[str, float]], float]:
     """CPU seconds per run of each path over the recorded answers; and the audio's seconds."""
     pieces = QwenTTSClient(session, API_KEY).pieces(LONG_TEXT, OPTIONS)
-    bodies = await record_bodies(session, sim, pieces)
+    # The stream path cuts a whole message as it cuts arriving text (a short first piece, then
+    # packed): its pieces' answers are recorded too.
+    streamed = [piece async for piece in stream_pieces(one_message(LONG_TEXT), 600)]
+    bodies = await record_bodies(session, sim, [*pieces, *streamed])
     replay = QwenTTSClient(cast(aiohttp.ClientSession, ReplaySession(bodies)), API_KEY)
     # Every piece's answer, in order: the text repeats some sentences, so some pieces are alike.
     answers = [bodies[piece] for piece in pieces]

@@ -20,8 +20,8 @@ from tests.e2e.harness import DOMAIN, Hass
 
 pytestmark = pytest.mark.e2e
 
-ENTITY = "tts.qwen_cherry_voice"
-SECOND_ENTITY = "tts.qwen_ethan_voice"
+ENTITY = "tts.qwen_cherry"
+SECOND_ENTITY = "tts.qwen_ethan"
 PLAYER = "media_player.test_speaker"
 #: The simulator speaks each character for 0.05 s at speech rate 1.0; a single sentence is one
 #: request, so its audio lasts exactly this long per character of the stripped text.
