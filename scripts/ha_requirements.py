@@ -15,6 +15,7 @@ with discovery keys brings along, recursively. Their manifests name the requirem
 
 from __future__ import annotations
 
+import ast
 from importlib import metadata
 import json
 from pathlib import Path
@@ -26,16 +27,35 @@ from homeassistant.const import __version__ as ha_version
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+HARNESS = ROOT / "tests" / "e2e" / "harness.py"
 
-from tests.e2e.harness import CONFIGURATION_YAML, DOMAIN, HTTP_YAML  # noqa: E402
+
+def harness_constant(name: str) -> str:
+    """A string constant of tests/e2e/harness.py, read without importing it.
+
+    Importing would need the harness's own imports (httpx, aiohttp) in this environment, which
+    holds only what the Home Assistant version brings: 2026.11 swapped httpx for httpx2.
+    """
+    for node in ast.parse(HARNESS.read_text()).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target, value = node.targets[0], node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            target, value = node.target, node.value
+        else:
+            continue
+        if isinstance(target, ast.Name) and target.id == name:
+            constant = ast.literal_eval(value)
+            if isinstance(constant, str):
+                return constant
+    raise UsageError(f"no string constant {name} in {HARNESS}")
+
 
 BUILT_IN = Path(components.__file__).parent
 CUSTOM = ROOT / "custom_components"
 #: Config entries the end-to-end tests create. Onboarding also starts the flows of met,
 #: radio_browser and google_translate: they need the internet, which the tests do not have, so
 #: their requirements stay out and their set-up fails in the log as it would offline.
-CONFIG_ENTRY_DOMAINS = {DOMAIN}
+CONFIG_ENTRY_DOMAINS = {"qwen_tts"}
 REQUIREMENT = re.compile(r"^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==(\S+)$")
 
 
@@ -62,7 +82,8 @@ def names(value: object) -> list[str]:
 
 def configured_domains() -> set[str]:
     """The top-level keys of the test configuration and the entity platforms under them."""
-    text = CONFIGURATION_YAML.format(http=HTTP_YAML.format(host="127.0.0.1", port=8123))
+    http = harness_constant("HTTP_YAML").format(host="127.0.0.1", port=8123)
+    text = harness_constant("CONFIGURATION_YAML").format(http=http)
     config = yaml.safe_load(text)
     domains = set(config)
     for value in config.values():
@@ -127,8 +148,8 @@ def main() -> None:
         "# Home Assistant runs with --skip-pip there, so what it would install for the components",
         "# it sets up (their dependencies' and after_dependencies' too) is pinned here as their",
         "# manifests pin it, less what homeassistant itself installs. Installed under Home",
-        "# Assistant's package_constraints.txt by scripts/ha-env. The test runner and the simulator",
-        "# run in .venv, not in this environment.",
+        "# Assistant's package_constraints.txt by scripts/ha-env. The test runner and the",
+        "# simulator run in .venv, not in this environment.",
         f"homeassistant=={ha_version}",
         *(
             f"{requirement:<{width}}  # {', '.join(domains)}"
