@@ -3,7 +3,9 @@
 Run these tests with scripts/e2e: it installs what they need and runs pytest without the Home
 Assistant test plugin (whose socket blocking and in-process fixtures are for the unit suite).
 Started once per session; every process is stopped when the session ends, also after a failure.
-Logs and screenshots go to artifacts/e2e/.
+Logs and screenshots go to artifacts/e2e/ (artifacts/e2e-VERSION/ with scripts/e2e --ha VERSION).
+The session fails when Home Assistant logged a warning or an error about this integration (a
+deprecated call, above all), whatever the tests said.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ import shutil
 import pytest
 
 from tests.e2e.harness import (
+    DOMAIN,
+    HASS_ENV,
     ROOT,
+    VENV_BIN,
     Hass,
     Process,
     free_port,
+    hass_version,
+    integration_problems,
     read_port,
     start_hass,
     start_simulator,
@@ -27,8 +34,15 @@ from tests.e2e.harness import (
     write_config,
 )
 
-ARTIFACTS = ROOT / "artifacts" / "e2e"
+#: One folder per Home Assistant environment, so that a run against one version keeps the logs of a
+#: run against another.
+ARTIFACTS = ROOT / "artifacts" / ("e2e" if VENV_BIN.parent == HASS_ENV else f"e2e-{HASS_ENV.name}")
 SIMULATOR_KEY = "sk-e2e-0123456789abcdef"
+
+
+def pytest_report_header() -> str:
+    """Say which Home Assistant the session runs, and from where."""
+    return f"Home Assistant {hass_version()} from {HASS_ENV}; logs in {ARTIFACTS}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -85,6 +99,8 @@ def stack(artifacts: Path) -> Iterator[Stack]:
         hass.wait_until_up(process)
         hass.onboard()
         hass.wait_until_running()
+        running = hass.json("GET", "/api/config")["version"]
+        assert running == hass_version(), f"Home Assistant {running} runs, not {hass_version()}"
         hass.confirm_http_config(config_dir)
         yield stack
     finally:
@@ -92,3 +108,15 @@ def stack(artifacts: Path) -> Iterator[Stack]:
             stack.hass.close()
             stack.process.stop()
         simulator.stop()
+    # Every Home Assistant of the session has stopped: its log is complete, shutdown included.
+    problems = [
+        f"{log.name}: {record}"
+        for log in sorted(artifacts.glob("hass-*.log"))
+        for record in integration_problems(log.read_text(errors="replace"))
+    ]
+    if problems:
+        pytest.fail(
+            f"Home Assistant logged {len(problems)} warning or error record(s) about "
+            f"{DOMAIN}:\n" + "\n".join(problems),
+            pytrace=False,
+        )

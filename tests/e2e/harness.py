@@ -32,6 +32,13 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
+#: The environment Home Assistant runs from: .venv (the version the unit tests pin) unless
+#: scripts/e2e --ha VERSION names one of scripts/ha-env's, .ha/VERSION. The test runner and the
+#: simulator always run in .venv.
+HASS_ENV = Path(os.environ.get("QWEN_TTS_HASS_ENV") or ROOT / ".venv").absolute()
+#: Python shows DeprecationWarning only in __main__; Home Assistant logs every warning it is shown
+#: (logging.captureWarnings), so with these the deprecations it meets end up in its log.
+HASS_PYTHONWARNINGS = "default::DeprecationWarning,default::PendingDeprecationWarning"
 HOST = "127.0.0.1"
 DOMAIN = "qwen_tts"
 
@@ -145,13 +152,20 @@ def stop_on_sigterm() -> None:
 class Process:
     """A child process in its own process group, its output in a log file."""
 
-    def __init__(self, name: str, args: list[str], log_path: Path, cwd: Path = ROOT) -> None:
-        """Start it."""
+    def __init__(
+        self,
+        name: str,
+        args: list[str],
+        log_path: Path,
+        cwd: Path = ROOT,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """Start it, with env added to this process's environment."""
         self.name = name
         self.log_path = log_path
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = log_path.open("ab")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.popen = subprocess.Popen(
             args,
             cwd=cwd,
@@ -230,9 +244,77 @@ def start_hass(config_dir: Path, log_path: Path) -> Process:
     """Start Home Assistant on config_dir; it never installs packages (--skip-pip)."""
     return Process(
         "hass",
-        [str(VENV_BIN / "hass"), "--config", str(config_dir), "--skip-pip"],
+        [str(HASS_ENV / "bin" / "hass"), "--config", str(config_dir), "--skip-pip"],
         log_path,
+        env={"PYTHONWARNINGS": HASS_PYTHONWARNINGS},
     )
+
+
+def hass_version() -> str:
+    """The version of Home Assistant installed in HASS_ENV."""
+    program = "from homeassistant.const import __version__; print(__version__)"
+    return subprocess.run(
+        [HASS_ENV / "bin" / "python", "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout.strip()
+
+
+#: The first line of a record in Home Assistant's log, e.g.
+#: "2026-12-02 02:35:43.984 WARNING (MainThread) [homeassistant.loader] We found ..." (2026.11 adds
+#: the UTC offset: "02:35:43.984+00:00"); the lines up to the next record (a traceback, a
+#: warning's source line) belong to it.
+LOG_RECORD = re.compile(
+    r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)? "
+    r"(?P<level>[A-Z]+) \([^)]*\) \[[^\]]*\] "
+)
+#: A warning Python printed itself, before Home Assistant's logging took warnings over:
+#: "/path/file.py:12: DeprecationWarning: message". It is a record of its own.
+PRINTED_WARNING = re.compile(r"\S+:\d+: \w*Warning: ")
+#: Every record at these levels that mentions this integration fails the end-to-end tests: its own
+#: warnings and errors, Home Assistant's deprecation reports ("Detected that custom integration
+#: 'qwen_tts' ...", "... was used from qwen_tts"), Python's DeprecationWarnings raised from its
+#: files, tracebacks through them.
+PROBLEM_LEVELS = frozenset({"WARNING", "ERROR", "CRITICAL"})
+#: What Home Assistant says about every custom integration at each start: not a defect.
+EXPECTED_RECORDS = (
+    re.compile(r"We found a custom integration qwen_tts which has not been tested"),
+)
+
+
+def log_records(log: str) -> list[tuple[str, str]]:
+    """A Home Assistant log as (level, record text) pairs, continuation lines included.
+
+    Lines before the first record (output before logging was set up) are a record of level "".
+    """
+    records: list[tuple[str, list[str]]] = []
+    for line in log.splitlines():
+        if match := LOG_RECORD.match(line):
+            records.append((match["level"], [line]))
+        elif PRINTED_WARNING.match(line):
+            records.append(("WARNING", [line]))
+        elif records:
+            records[-1][1].append(line)
+        else:
+            records.append(("", [line]))
+    return [(level, "\n".join(lines)) for level, lines in records]
+
+
+def integration_problems(log: str, root: Path = ROOT) -> list[str]:
+    """The warning and error records of a Home Assistant log that mention this integration.
+
+    Paths under root are left out of the match: a project folder named after the integration
+    must not make every traceback through .venv look like one through the integration.
+    """
+    return [
+        record
+        for level, record in log_records(log)
+        if level in PROBLEM_LEVELS
+        and DOMAIN in record.replace(str(root), "<root>")
+        and not any(expected.search(record) for expected in EXPECTED_RECORDS)
+    ]
 
 
 @dataclass
