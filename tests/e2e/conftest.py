@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+import re
 import shutil
 
 import pytest
@@ -62,7 +63,18 @@ class Stack:
     config_dir: Path
     hass: Hass
     process: Process
+    simulator_log: Path
     restarts: int = 0
+
+    def service_calls(self) -> list[str]:
+        """What the simulator answered so far, from its log: "POST <path> -> 200", in order.
+
+        Syntheses ("POST .../generation") are what the service bills; "GET /api/v1/models" is
+        the free key check.
+        """
+        pattern = re.compile(r"INFO ((?:GET|POST|HEAD) \S+)(?: \(stream\))? key=\S+ -> (\d+)")
+        text = self.simulator_log.read_text(encoding="utf-8", errors="replace")
+        return [f"{match[1]} -> {match[2]}" for match in pattern.finditer(text)]
 
     def restart(self) -> None:
         """Stop Home Assistant (SIGTERM, wait) and start it again on the same configuration."""
@@ -95,7 +107,7 @@ def stack(artifacts: Path) -> Iterator[Stack]:
         write_config(config_dir, free_port())
         process = start_hass(config_dir, artifacts / "hass-0.log")
         hass = Hass(f"http://127.0.0.1:{read_port(config_dir)}")
-        stack = Stack(simulator_url, config_dir, hass, process)
+        stack = Stack(simulator_url, config_dir, hass, process, artifacts / "simulator.log")
         hass.wait_until_up(process)
         hass.onboard()
         hass.wait_until_running()

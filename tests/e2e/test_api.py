@@ -21,6 +21,7 @@ from tests.e2e.harness import DOMAIN, Hass
 pytestmark = pytest.mark.e2e
 
 ENTITY = "tts.qwen_cherry"
+GENERATION = "/api/v1/services/aigc/multimodal-generation/generation"
 SECOND_ENTITY = "tts.qwen_ethan"
 PLAYER = "media_player.test_speaker"
 #: The simulator speaks each character for 0.05 s at speech rate 1.0; a single sentence is one
@@ -120,6 +121,7 @@ def test_add_second_voice_profile(stack: Stack) -> None:
     """A voice profile over the subentry flow REST API: model, then voice."""
     hass = stack.hass
     (entry,) = hass.entries()
+    before = len(stack.service_calls())
     steps = hass.flow(
         "/api/config/config_entries/subentries/flow",
         [entry["entry_id"], "voice_profile"],
@@ -131,7 +133,9 @@ def test_add_second_voice_profile(stack: Stack) -> None:
     subentries = list_subentries(hass, entry["entry_id"])
     assert sorted(s["title"] for s in subentries) == ["Qwen Cherry", "Qwen Ethan"]
     state = hass.json("GET", f"/api/states/{SECOND_ENTITY}")
-    assert state["attributes"]["friendly_name"] == "Qwen Ethan Voice"
+    assert state["attributes"]["friendly_name"] == "Qwen Ethan"
+    # The form's one-character check, and nothing for the reload that followed.
+    assert stack.service_calls()[before:] == [f"POST {GENERATION} -> 200"]
 
 
 def list_subentries(hass: Hass, entry_id: str) -> list[dict[str, Any]]:
@@ -225,8 +229,11 @@ def test_assist_pipeline(stack: Stack) -> None:
 def test_restart_keeps_everything(stack: Stack) -> None:
     """After a restart the entry, both profiles and both entities are back and speak."""
     before = stack.hass.entries()
+    calls = len(stack.service_calls())
     stack.restart()
     hass = stack.hass
+    # Starting costs nothing: one free key check, no synthesis.
+    assert stack.service_calls()[calls:] == ["GET /api/v1/models -> 200"]
     (entry,) = hass.entries()
     assert entry["entry_id"] == before[0]["entry_id"]
     assert entry["state"] == "loaded"

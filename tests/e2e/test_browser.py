@@ -1,7 +1,9 @@
 """The frontend in Debian's Chromium, driven by Playwright: what a person does, step by step.
 
 Log in on the real login page, add the integration through the "Add integration" dialog (custom
-endpoint: the simulator), add a voice profile, and speak a sentence from Media → Text-to-speech.
+endpoint: the simulator), add a voice profile with a name of its own, see both profiles listed by
+their names in the Assist pipeline's engine picker and in Media → Text-to-speech, and speak a
+sentence from there.
 A screenshot of every step goes to artifacts/e2e/screenshots/; the config dialog's is also the
 README's picture (docs/images/config-dialog.png), written when missing or when
 UPDATE_README_SCREENSHOT is set.
@@ -50,6 +52,9 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 README_SCREENSHOT = ROOT / "docs" / "images" / "config-dialog.png"
+#: The profile made with the integration, and the one this test adds with a name of its own.
+FIRST_NAME = "Qwen Cherry"
+SECOND_NAME = "Cantonese announcements"
 
 
 @pytest.fixture
@@ -139,19 +144,38 @@ def test_browser_add_integration_profile_and_speak(
         steps.shot("profile-model")
         page.get_by_role("button", name="Submit").click()
         expect(page.get_by_text("Choose a voice")).to_be_visible()
+        # The name first: the voice's list, once open, takes what is typed.
+        page.get_by_role("textbox", name="Name").fill(SECOND_NAME)
         page.get_by_text("Voice *").click()
-        page.get_by_placeholder("Search | Add custom item").fill("Ethan")
-        page.get_by_text(re.compile(r"\bEthan$")).first.click()
+        page.get_by_placeholder("Search | Add custom item").fill("Rocky")
+        page.get_by_text(re.compile(r"\bRocky$")).first.click()
+        expect(page.get_by_role("textbox", name="Name")).to_have_value(SECOND_NAME)
         steps.shot("profile-voice")
         page.get_by_role("button", name="Submit").click()
-        expect(page.get_by_text("Created configuration for Qwen Ethan.")).to_be_visible()
+        expect(page.get_by_text(f"Created configuration for {SECOND_NAME}.")).to_be_visible()
         steps.shot("profile-created")
         page.get_by_role("button", name="Finish").click()
 
-        # Media → Text-to-speech → the first profile → say a sentence.
-        page.get_by_role("link", name="Media").click()
+        # Every place that lists engines shows each profile by the name it was given. The
+        # Assist pipeline's engine picker (friendly names):
+        page.goto(f"{url}/config/voice-assistants/assistants")
+        page.get_by_text("English", exact=True).filter(visible=True).first.click()
+        picker = page.locator("ha-tts-picker").first
+        picker.scroll_into_view_if_needed()
+        picker.click()
+        for name in (FIRST_NAME, SECOND_NAME):
+            expect(page.get_by_text(name, exact=True).filter(visible=True).first).to_be_visible()
+        steps.shot("pipeline-tts-picker")
+        page.keyboard.press("Escape")
+        page.keyboard.press("Escape")
+
+        # Media → Text-to-speech (entity names), then the first profile says a sentence.
+        page.goto(f"{url}/media-browser/browser")
         page.get_by_text("Text-to-speech", exact=True).filter(visible=True).first.click()
-        page.get_by_text("Voice", exact=True).filter(visible=True).first.click()
+        for name in (FIRST_NAME, SECOND_NAME):
+            expect(page.get_by_text(name, exact=True).filter(visible=True).first).to_be_visible()
+        steps.shot("media-tts-picker")
+        page.get_by_text(FIRST_NAME, exact=True).filter(visible=True).first.click()
         message = page.get_by_role("textbox", name="Message")
         message.fill("Hello from the browser.")
         steps.shot("tts-message")
