@@ -16,8 +16,15 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.util.hass_dict import HassKey
 
-from .aioqwentts import AuthenticationError, ClientPolicy, DashScopeError, QwenTTSClient
+from .aioqwentts import (
+    AuthenticationError,
+    ClientPolicy,
+    DashScopeError,
+    QwenTTSClient,
+    VoiceKind,
+)
 from .const import CONF_BASE_URL, CONF_WORKSPACE, DOMAIN, VERSION
+from .custom_voices import async_offer_deletion, custom_voices, previews, profiles_of
 from .health import ServiceHealth, async_remove_account_problems
 from .usage import UsageTracker
 
@@ -35,6 +42,8 @@ class QwenTTSData:
     client: QwenTTSClient
     health: ServiceHealth
     usage: UsageTracker
+    #: The custom voices the entry's profiles speak with: voice id -> (kind, model).
+    voices: dict[str, tuple[VoiceKind, str]]
 
 
 type QwenTTSConfigEntry = ConfigEntry[QwenTTSData]
@@ -80,7 +89,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> b
             ) from err
         except DashScopeError as err:
             health.record_unreachable(err)
-    entry.runtime_data = QwenTTSData(client, health, UsageTracker())
+    voices = custom_voices(profiles_of(entry))
+    for voice, (_kind, model) in voices.items():
+        # A custom voice used with another model is refused before any request, naming its own.
+        client.remember_voice(voice, model)
+    entry.runtime_data = QwenTTSData(client, health, UsageTracker(), voices)
+    # The address designed voices' previews play from, registered with the HTTP server here, at
+    # set-up, as views are: not by the first design flow (a server not made to take late routes,
+    # such as a test server, refuses them once it runs).
+    previews(hass)
     entry.async_on_unload(entry.add_update_listener(_async_reload_on_update))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
@@ -116,7 +133,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) ->
     if entry.minor_version < 2:
         devices, entities = dr.async_get(hass), er.async_get(hass)
         for subentry_id in entry.subentries:
-            device = devices.async_get_device(identifiers={(DOMAIN, subentry_id)})
+            device = devices.async_get_device_by_identifier((DOMAIN, subentry_id), entry.entry_id)
             if device is None:
                 continue
             for entity in er.async_entries_for_device(
@@ -129,7 +146,13 @@ async def async_migrate_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) ->
 
 
 async def _async_reload_on_update(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> None:
-    """Profiles added or changed: rebuild the entities."""
+    """Profiles added, changed or removed: rebuild the entities.
+
+    A custom voice no profile speaks with any more is offered for deletion (a repair issue).
+    """
+    async_offer_deletion(
+        hass, entry.entry_id, entry.runtime_data.voices, custom_voices(profiles_of(entry))
+    )
     await hass.config_entries.async_reload(entry.entry_id)
 
 

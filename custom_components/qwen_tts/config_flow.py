@@ -10,23 +10,19 @@ from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
-    SOURCE_USER,
     ConfigEntry,
-    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     ConfigSubentryFlow,
     OptionsFlow,
-    SubentryFlowResult,
 )
-from homeassistant.const import CONF_API_KEY, CONF_NAME
+from homeassistant.const import CONF_API_KEY
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.generated.currencies import ACTIVE_CURRENCIES
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
-    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -38,89 +34,38 @@ import probatio
 
 from . import create_client, mark_key_proven
 from .aioqwentts import (
-    DEFAULT_MODEL,
-    MODELS,
     REGION_BASE_URLS,
     AccessDeniedError,
     AuthenticationError,
-    CannotConnectError,
     DashScopeError,
     InvalidEndpointError,
-    InvalidOptionError,
-    InvalidRequestError,
-    InvalidVoiceError,
     NotFoundError,
-    ProtocolError,
     QuotaExhaustedError,
     RateLimitError,
     Region,
-    RequestTimeoutError,
-    ServerError,
     SpeechOptions,
-    StreamError,
-    get_model,
     normalize_base_url,
 )
 from .const import (
     API_KEY_HELP_URL,
     CONF_BASE_URL,
     CONF_CURRENCY,
-    CONF_INSTRUCTIONS,
-    CONF_LEADING_SILENCE,
-    CONF_MODEL,
-    CONF_PITCH_RATE,
     CONF_PRICE,
     CONF_REGION,
-    CONF_SPEECH_RATE,
-    CONF_VOICE,
-    CONF_VOLUME,
     CONF_WORKSPACE,
-    CONSOLE_URL,
-    DEFAULT_PITCH_RATE,
-    DEFAULT_SPEECH_RATE,
-    DEFAULT_VOLUME,
     DOMAIN,
-    MAX_LEADING_SILENCE,
-    MAX_PITCH_RATE,
-    MAX_SPEECH_RATE,
-    MAX_VOLUME,
-    MIN_PITCH_RATE,
-    MIN_SPEECH_RATE,
-    MIN_VOLUME,
     REGION_CUSTOM,
     REGION_DETECT,
     SUBENTRY_VOICE_PROFILE,
 )
-from .profiles import DEFAULT_PROFILE, profile_title, speech_request
+from .errors import form_error
+from .profile_flow import VoiceProfileFlow
+from .profiles import DEFAULT_PROFILE, profile_title
 from .usage import entry_pricing
 
 _LOGGER = logging.getLogger(__name__)
 
 REGIONS = [REGION_DETECT, Region.CHINA, Region.INTERNATIONAL, REGION_CUSTOM]
-
-# Form error for each client error, most specific first.
-_FORM_ERRORS: tuple[tuple[type[DashScopeError], str], ...] = (
-    (AuthenticationError, "invalid_auth"),
-    (InvalidVoiceError, "invalid_voice"),
-    (AccessDeniedError, "model_access"),
-    (NotFoundError, "model_access"),
-    (QuotaExhaustedError, "quota_exhausted"),
-    (RateLimitError, "rate_limited"),
-    (InvalidRequestError, "invalid_endpoint"),
-    (CannotConnectError, "cannot_connect"),
-    (RequestTimeoutError, "cannot_connect"),
-    (ServerError, "cannot_connect"),
-    (StreamError, "cannot_connect"),
-    (ProtocolError, "bad_answer"),
-)
-
-
-def _form_error(err: DashScopeError) -> str:
-    for cls, key in _FORM_ERRORS:
-        if isinstance(err, cls):
-            return key
-    _LOGGER.error("Unexpected answer from DashScope while checking the key: %s", err)
-    return "unknown"
 
 
 async def _verify(
@@ -269,7 +214,7 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
                 }
                 if (err := await _verify(self.hass, data)) is None:
                     return await self._async_finish(data)
-                errors["base"] = _form_error(err)
+                errors["base"] = form_error(err)
         suggested = user_input
         if suggested is None and self.source == SOURCE_RECONFIGURE:
             # Never the stored key: it would travel back to the browser.
@@ -299,7 +244,7 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
         if outcome is None:
             return _region_data(api_key, chosen), {}, {}
         if not isinstance(outcome, AuthenticationError):
-            return None, {"base": _form_error(outcome)}, {}
+            return None, {"base": form_error(outcome)}, {}
         # Rejected: ask the other region only now, so that a right choice costs one request.
         other = next(r for r in Region if r is not chosen)
         if _accepts_key(await _verify(self.hass, _region_data(api_key, other))):
@@ -323,7 +268,7 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
         # the key and something else is wrong there.
         for error in errors:
             if not isinstance(error, AuthenticationError):
-                return None, {"base": _form_error(error)}, {}
+                return None, {"base": form_error(error)}, {}
         return None, {CONF_API_KEY: "invalid_auth"}, {}
 
     async def _async_finish(self, data: dict[str, str]) -> ConfigFlowResult:
@@ -374,7 +319,7 @@ class QwenTTSConfigFlow(ConfigFlow, domain=DOMAIN):
             data = {**entry.data, CONF_API_KEY: user_input[CONF_API_KEY]}
             if (err := await _verify(self.hass, data)) is None:
                 return self._async_update_reload_and_abort(entry, data=data)
-            errors["base"] = _form_error(err)
+            errors["base"] = form_error(err)
         return self.async_show_form(
             step_id="reauth_confirm",
             data_schema=probatio.Schema(_api_key_schema()),
@@ -409,165 +354,6 @@ def _entry_title(data: Mapping[str, str]) -> str:
     if data[CONF_REGION] == REGION_CUSTOM:
         return f"Qwen TTS ({urlsplit(data[CONF_BASE_URL]).netloc})"
     return f"Qwen TTS ({REGION_LABELS[Region(data[CONF_REGION])].split(' (')[0]})"
-
-
-class VoiceProfileFlow(ConfigSubentryFlow):
-    """Add or change a voice profile: model, voice, speed and style."""
-
-    def __init__(self) -> None:
-        """Start with the defaults, or the profile being reconfigured."""
-        super().__init__()
-        self._data: dict[str, Any] = dict(DEFAULT_PROFILE)
-        #: The profile's name (its title); empty: made from the voice when saved.
-        self._name = ""
-
-    async def async_step_user(self, user_input: dict[str, Any] | None = None) -> SubentryFlowResult:
-        """A new profile."""
-        return await self.async_step_model()
-
-    async def async_step_reconfigure(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Change an existing profile."""
-        subentry = self._get_reconfigure_subentry()
-        self._data = dict(subentry.data)
-        # A title made from the voice follows the voice; one the user gave is kept.
-        self._name = "" if subentry.title == profile_title(subentry.data) else subentry.title
-        return await self.async_step_model()
-
-    async def async_step_model(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Pick the model: it decides which voices and settings exist."""
-        if self._get_entry().state is not ConfigEntryState.LOADED:
-            return self.async_abort(reason="entry_not_loaded")
-        if user_input is not None:
-            self._data[CONF_MODEL] = user_input[CONF_MODEL].strip()
-            return await self.async_step_voice()
-        return self._show_model_form({})
-
-    def _show_model_form(self, errors: dict[str, str]) -> SubentryFlowResult:
-        schema = probatio.Schema(
-            {
-                probatio.Required(CONF_MODEL): SelectSelector(
-                    SelectSelectorConfig(
-                        options=list(MODELS), mode=SelectSelectorMode.DROPDOWN, custom_value=True
-                    )
-                )
-            }
-        )
-        return self.async_show_form(
-            step_id="model",
-            data_schema=self.add_suggested_values_to_schema(schema, self._data),
-            errors=errors,
-            description_placeholders={"model": self._data[CONF_MODEL], "console_url": CONSOLE_URL},
-        )
-
-    async def async_step_voice(
-        self, user_input: dict[str, Any] | None = None
-    ) -> SubentryFlowResult:
-        """Pick voice, speed and (for instruct models) style; prove them with one character."""
-        entry = self._get_entry()
-        if entry.state is not ConfigEntryState.LOADED:
-            return self.async_abort(reason="entry_not_loaded")
-        model = get_model(self._data[CONF_MODEL])
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            data = {CONF_MODEL: model.id, CONF_SPEECH_RATE: DEFAULT_SPEECH_RATE, **user_input}
-            # The name is the profile's title, not a setting of its speech.
-            self._name = str(data.pop(CONF_NAME, "") or "").strip()
-            data[CONF_VOICE] = str(data[CONF_VOICE]).strip()
-            # Sliders and boxes give floats; these are whole numbers.
-            for key in (CONF_VOLUME, CONF_LEADING_SILENCE):
-                if key in data:
-                    data[key] = int(data[key])
-            if not data.get(CONF_LEADING_SILENCE):
-                data.pop(CONF_LEADING_SILENCE, None)
-            try:
-                request = speech_request(data)
-                check = await entry.runtime_data.client.verify(request.options)
-            except InvalidOptionError as err:
-                errors[err.option] = "invalid_option"
-            except DashScopeError as err:
-                errors["base"] = _form_error(err)
-            else:
-                # The check's character is billed like any other.
-                entry.runtime_data.usage.record(check.usage)
-                return self._async_save(data)
-            if errors.get("base") == "model_access":
-                # Only another model helps: back to where the model is chosen.
-                return self._show_model_form(errors)
-        voices = model.voices or get_model(DEFAULT_MODEL).voices
-        fields: dict[probatio.Marker, Any] = {
-            probatio.Required(CONF_VOICE): SelectSelector(
-                SelectSelectorConfig(
-                    options=[SelectOptionDict(value=v.id, label=v.display_name) for v in voices],
-                    mode=SelectSelectorMode.DROPDOWN,
-                    custom_value=True,
-                )
-            ),
-            probatio.Required(CONF_SPEECH_RATE, default=DEFAULT_SPEECH_RATE): NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_SPEECH_RATE,
-                    max=MAX_SPEECH_RATE,
-                    step=0.05,
-                    mode=NumberSelectorMode.SLIDER,
-                )
-            ),
-        }
-        if model.realtime:
-            # Only the realtime API's session takes pitch and volume.
-            fields[probatio.Required(CONF_PITCH_RATE, default=DEFAULT_PITCH_RATE)] = NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_PITCH_RATE,
-                    max=MAX_PITCH_RATE,
-                    step=0.05,
-                    mode=NumberSelectorMode.SLIDER,
-                )
-            )
-            fields[probatio.Required(CONF_VOLUME, default=DEFAULT_VOLUME)] = NumberSelector(
-                NumberSelectorConfig(
-                    min=MIN_VOLUME, max=MAX_VOLUME, step=1, mode=NumberSelectorMode.SLIDER
-                )
-            )
-        if model.supports_instructions:
-            fields[probatio.Optional(CONF_INSTRUCTIONS)] = TextSelector(
-                TextSelectorConfig(multiline=True)
-            )
-        # Optional without a default: empty is none, and profiles without it stay as they were.
-        fields[probatio.Optional(CONF_LEADING_SILENCE)] = NumberSelector(
-            NumberSelectorConfig(
-                min=0,
-                max=MAX_LEADING_SILENCE,
-                step=50,
-                unit_of_measurement="ms",
-                mode=NumberSelectorMode.BOX,
-            )
-        )
-        fields[probatio.Optional(CONF_NAME)] = TextSelector()
-        suggested = user_input or (
-            {**self._data, CONF_NAME: self._name} if self._name else self._data
-        )
-        # A voice the model doesn't list is replaced when the form opens or the service refused
-        # it; after other errors what the user typed (a cloned voice, say) is kept.
-        replace = user_input is None or errors.get("base") == "invalid_voice"
-        if replace and model.voices and model.voice(str(suggested.get(CONF_VOICE))) is None:
-            suggested = {**suggested, CONF_VOICE: model.voices[0].id}
-        return self.async_show_form(
-            step_id="voice",
-            data_schema=self.add_suggested_values_to_schema(probatio.Schema(fields), suggested),
-            errors=errors,
-            description_placeholders={"model": model.id, "console_url": CONSOLE_URL},
-        )
-
-    def _async_save(self, data: dict[str, Any]) -> SubentryFlowResult:
-        # The name the user gave, else one made from the voice ("Qwen Cherry").
-        title = self._name or profile_title(data)
-        if self.source == SOURCE_USER:
-            return self.async_create_entry(title=title, data=data)
-        return self.async_update_and_abort(
-            self._get_entry(), self._get_reconfigure_subentry(), data=data, title=title
-        )
 
 
 class PricingOptionsFlow(OptionsFlow):

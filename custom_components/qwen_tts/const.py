@@ -32,7 +32,8 @@ MAX_SPEECH_RATE: Final = 2.0
 CONSOLE_URL: Final = "https://modelstudio.console.alibabacloud.com/"
 API_KEY_HELP_URL: Final = "https://www.alibabacloud.com/help/en/model-studio/get-api-key"
 
-# Voice controls of realtime models (WebSocket session.update); HTTP models ignore them.
+# Voice controls of the WebSocket models (realtime session.update, duplex run-task); the HTTP
+# models do not take them.
 CONF_PITCH_RATE: Final = "pitch_rate"
 CONF_VOLUME: Final = "volume"
 DEFAULT_PITCH_RATE: Final = 1.0

@@ -1,10 +1,11 @@
 """Home Assistant language codes and what they mean to Qwen TTS.
 
-Qwen's voices take a `language_type` (ten languages, or Auto). Home Assistant speaks in language
-tags, including regional variants ("en-GB", "pt-BR") that select nothing different in Qwen but must
-be accepted, and Chinese dialect tags in the style of Home Assistant Cloud ("yue-CN", "wuu-CN",
-"zh-CN-sichuan"), which Qwen expresses by voice: a dialect voice speaking `Chinese` speaks its
-dialect.
+Qwen's voices take a `language_type` (ten languages, or Auto); the duplex family's models
+(CosyVoice, Qwen-Audio TTS) take `language_hints`, and some of their voices speak Thai, Vietnamese,
+Indonesian and Malay as well. Home Assistant speaks in language tags, including regional variants
+("en-GB", "pt-BR") that select nothing different in Qwen but must be accepted, and Chinese dialect
+tags in the style of Home Assistant Cloud ("yue-CN", "wuu-CN", "zh-CN-sichuan"), which Qwen
+expresses by voice: a dialect voice speaking `Chinese` speaks its dialect.
 """
 
 from __future__ import annotations
@@ -44,6 +45,11 @@ LANGUAGE_TAGS: dict[str, LanguageTarget] = {
     **_tags(Language.KOREAN, "ko", "ko-KR"),
     **_tags(Language.FRENCH, "fr", "fr-FR", "fr-CA", "fr-BE", "fr-CH"),
     **_tags(Language.RUSSIAN, "ru", "ru-RU"),
+    # Spoken by the duplex family's multilingual voices only (Qwen-Audio TTS, CosyVoice).
+    **_tags(Language.THAI, "th", "th-TH"),
+    **_tags(Language.VIETNAMESE, "vi", "vi-VN"),
+    **_tags(Language.INDONESIAN, "id", "id-ID"),
+    **_tags(Language.MALAY, "ms", "ms-MY"),
     # Dialects: zh-HK is Cantonese, as in Home Assistant Cloud; Minnan is Fujian's and Taiwan's.
     **_dialect(Dialect.CANTONESE, "yue", "yue-CN", "yue-HK", "zh-HK"),
     **_dialect(Dialect.SHANGHAINESE, "wuu", "wuu-CN", "zh-CN-shanghai"),
@@ -93,7 +99,10 @@ def voices_for(model: Model, tag: str, preferred: str | None = None) -> list[Voi
             return 0 if voice.dialect == target.dialect else 1
         return 0 if voice.id == preferred else 1
 
-    return sorted(model.voices, key=rank)
+    # A voice that speaks only some of its model's languages (CosyVoice's English, Japanese and
+    # Korean voices) is offered for those only; the multilingual voices for every one of theirs.
+    speaking = [voice for voice in model.voices if voice.speaks(target.language)]
+    return sorted(speaking, key=rank)
 
 
 def voice_for_call(model: Model, tag: str, voice_id: str) -> str:

@@ -105,7 +105,7 @@ def speech_request(
         if isinstance(instructions, str)
         else instructions,
         # A setting at the service's own default is not sent: nothing changes for it, and a
-        # realtime profile's defaults stay behind harmlessly when a call picks an HTTP model.
+        # WebSocket profile's defaults stay behind harmlessly when a call picks an HTTP model.
         speech_rate=_unless_default(data.get(CONF_SPEECH_RATE), DEFAULT_SPEECH_RATE),
         pitch_rate=_unless_default(data.get(CONF_PITCH_RATE), DEFAULT_PITCH_RATE),
         volume=_unless_default(data.get(CONF_VOLUME), DEFAULT_VOLUME),

@@ -1,4 +1,4 @@
-"""Usage sensors: what a config entry has synthesized, its estimated cost, the free quota left.
+"""Usage sensors: speech synthesized, custom voices created, their estimated cost, free quota left.
 
 Each counts the usage the service reports with its answers, from this integration only, and is
 restored across restarts, so the totals survive them; on the entry's service device, as
@@ -23,27 +23,28 @@ from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from . import QwenTTSConfigEntry
-from .aioqwentts import Usage, get_model
+from .aioqwentts import get_model
 from .const import CONF_MODEL, CONSOLE_URL, DOMAIN, FREE_QUOTA_CHARACTERS, SUBENTRY_VOICE_PROFILE
-from .usage import Pricing, entry_pricing
+from .usage import Pricing, UsageTracker, entry_pricing
 
 # Sensors only follow the entity's own counter; nothing is polled or fetched.
 PARALLEL_UPDATES = 0
 
 UNIT_CHARACTERS = "characters"
 UNIT_TOKENS = "tokens"
+UNIT_VOICES = "voices"
 
 
 @dataclass(frozen=True, kw_only=True)
 class UsageSensorDescription(SensorEntityDescription):
     """A usage sensor: how usage since set-up changes its value."""
 
-    #: The change of the restored value after this much usage since set-up.
-    delta: Callable[[Usage, Pricing], float]
+    #: The change of the restored value after what was used since set-up.
+    delta: Callable[[UsageTracker, Pricing], float]
 
 
-def _tokens(usage: Usage, _pricing: Pricing) -> float:
-    return usage.input_tokens + usage.output_tokens
+def _tokens(used: UsageTracker, _pricing: Pricing) -> float:
+    return used.total.input_tokens + used.total.output_tokens
 
 
 CHARACTERS = UsageSensorDescription(
@@ -52,7 +53,7 @@ CHARACTERS = UsageSensorDescription(
     native_unit_of_measurement=UNIT_CHARACTERS,
     state_class=SensorStateClass.TOTAL_INCREASING,
     entity_category=EntityCategory.DIAGNOSTIC,
-    delta=lambda usage, _pricing: usage.characters,
+    delta=lambda used, _pricing: used.total.characters,
 )
 TOKENS = UsageSensorDescription(
     key="tokens",
@@ -69,14 +70,22 @@ ESTIMATED_COST = UsageSensorDescription(
     state_class=SensorStateClass.TOTAL,
     entity_category=EntityCategory.DIAGNOSTIC,
     suggested_display_precision=4,
-    delta=lambda usage, pricing: pricing.cost(usage.characters),
+    delta=lambda used, pricing: pricing.cost(used.characters, used.voices),
 )
 FREE_QUOTA_REMAINING = UsageSensorDescription(
     key="free_quota_remaining",
     translation_key="free_quota_remaining",
     native_unit_of_measurement=UNIT_CHARACTERS,
     entity_category=EntityCategory.DIAGNOSTIC,
-    delta=lambda usage, _pricing: -usage.characters,
+    delta=lambda used, _pricing: -used.total.characters,
+)
+VOICES_CREATED = UsageSensorDescription(
+    key="voices_created",
+    translation_key="voices_created",
+    native_unit_of_measurement=UNIT_VOICES,
+    state_class=SensorStateClass.TOTAL_INCREASING,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    delta=lambda used, _pricing: used.voices.total(),
 )
 
 
@@ -85,7 +94,7 @@ async def async_setup_entry(
     entry: QwenTTSConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Four usage sensors for the entry, on its service device."""
+    """Five usage sensors for the entry, on its service device."""
     pricing = entry_pricing(entry.data, entry.options)
     # Tokens are billed by the legacy qwen-tts models only: the sensor is off unless one is used.
     legacy = any(
@@ -98,6 +107,7 @@ async def async_setup_entry(
             UsageSensor(entry, TOKENS, pricing, enabled_by_default=legacy),
             UsageSensor(entry, ESTIMATED_COST, pricing, unit=pricing.currency),
             FreeQuotaSensor(entry, FREE_QUOTA_REMAINING, pricing),
+            UsageSensor(entry, VOICES_CREATED, pricing),
         ]
     )
 
@@ -156,13 +166,13 @@ class UsageSensor(RestoreSensor):
         self._update_value()
 
     @callback
-    def _async_usage(self, _usage: Usage) -> None:
+    def _async_usage(self) -> None:
         self._update_value()
         self.async_write_ha_state()
 
     def _update_value(self) -> None:
-        total = self._entry.runtime_data.usage.total
-        value = self._base + self.entity_description.delta(total, self._pricing)
+        used = self._entry.runtime_data.usage
+        value = self._base + self.entity_description.delta(used, self._pricing)
         self._attr_native_value = self._shown(value)
 
     def _shown(self, value: float) -> float | int:

@@ -114,7 +114,15 @@ class QwenTTSEntity(TextToSpeechEntity):
     @callback
     @override
     def async_get_supported_voices(self, language: str) -> list[Voice] | None:
-        """The profile model's voices for a language, the best fit first."""
+        """The profile model's voices for a language, the best fit first.
+
+        A custom-voice model has no voices of its own to list: its profile's voice (cloned or
+        designed) is offered, by the profile's name, for each language the model speaks.
+        """
+        if self._model.voice_kind is not None:
+            if language not in self._attr_supported_languages:
+                return []
+            return [Voice(self._profile.voice, str(self._attr_name))]
         return [
             Voice(voice.id, voice.display_name)
             for voice in voices_for(self._model, language, self._profile.voice)
@@ -131,7 +139,7 @@ class QwenTTSEntity(TextToSpeechEntity):
             synthesis = await runtime.client.synthesize(message, request.options)
         except DashScopeError as err:
             raise self._user_error(err, request.options) from err
-        runtime.usage.record(synthesis.usage)
+        runtime.usage.record(synthesis.usage, request.options.model)
         runtime.health.record_success(request.options.model)
         pcm = silence(request.leading_silence, synthesis.format) + synthesis.pcm
         return "wav", to_wav(pcm, synthesis.format)
@@ -145,7 +153,11 @@ class QwenTTSEntity(TextToSpeechEntity):
         audio is promised; audio is one WAV header for a stream of unknown length, then PCM.
         """
         speech = self._request(request.language, request.options)
-        stream = self._entry.runtime_data.client.stream(request.message_gen, speech.options)
+        try:
+            stream = self._entry.runtime_data.client.stream(request.message_gen, speech.options)
+        except InvalidOptionError as err:
+            # The client's own checks (a custom voice with another model): nothing was sent.
+            raise option_error(err) from err
         return TTSAudioResponse(
             "wav", self._wav_stream(stream, speech.options, speech.leading_silence)
         )
@@ -179,7 +191,7 @@ class QwenTTSEntity(TextToSpeechEntity):
         finally:
             # Whatever was spoken was billed, whether the stream ended, failed midway or was
             # hung up on.
-            runtime.usage.record(stream.usage)
+            runtime.usage.record(stream.usage, options.model)
         if not header_sent:
             # Nothing speakable arrived (only punctuation or emoji): say so rather than serve an
             # empty file.
@@ -202,6 +214,8 @@ class QwenTTSEntity(TextToSpeechEntity):
 
     def _user_error(self, err: DashScopeError, request: SpeechOptions) -> Exception:
         """Turn the service's failure into what the user should do."""
+        if isinstance(err, InvalidOptionError):
+            return option_error(err)  # refused before sending: says nothing about the service
         if isinstance(err, AuthenticationError):
             # The key stopped working: ask the user for a new one in the UI.
             self._entry.async_start_reauth(self.hass)

@@ -45,6 +45,7 @@ from custom_components.qwen_tts.const import (
 from custom_components.qwen_tts.profiles import DEFAULT_PROFILE
 from simulator import GENERATION_PATH, DashScopeSimulator, SimulatorConfig
 from simulator.catalog import INVALID_VOICE
+from tests.components import open_profile_flow
 from tests.components.conftest import PROFILE_ID, make_entry
 from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
 
@@ -910,13 +911,8 @@ async def test_reconfigure_custom_entry(
 
 
 async def start_profile_flow(hass: HomeAssistant, entry: ConfigEntry) -> Result:
-    """Open a new voice profile's model step."""
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_VOICE_PROFILE), context={"source": SOURCE_USER}
-    )
-    assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "model"
-    return result
+    """Open a new voice profile's model step (the first of the menu's three ways)."""
+    return await open_profile_flow(hass, entry)
 
 
 async def test_profile_model_form(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -971,7 +967,9 @@ async def test_profile_voice_lists_differ(hass: HomeAssistant, entry: MockConfig
 
     assert voice_ids["qwen-tts"] == ["Cherry", "Serena", "Ethan", "Chelsie"]
     assert "Dylan" in voice_ids["qwen3-tts-flash"]
-    assert "Serena" not in voice_ids["qwen3-tts-flash"]
+    # The alias speaks the 2025-11-27 snapshot's voices, which the legacy models do not have.
+    assert "Aiden" in voice_ids["qwen3-tts-flash"]
+    assert "Aiden" not in voice_ids["qwen-tts"]
     assert "Dylan" not in voice_ids["qwen-tts"]
 
 

@@ -16,8 +16,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.qwen_tts import PROVEN_KEYS
-from custom_components.qwen_tts.const import CONF_MODEL, CONF_VOICE, DOMAIN, SUBENTRY_VOICE_PROFILE
+from custom_components.qwen_tts.const import CONF_MODEL, CONF_VOICE, DOMAIN
 from simulator import DashScopeSimulator
+from tests.components import open_profile_flow
 from tests.conftest import CHINA_KEY
 
 from .conftest import PROFILE_ID, make_entry
@@ -56,9 +57,7 @@ async def test_adding_and_changing_profiles_bills_only_the_forms_check(
 ) -> None:
     """The form speaks one character (the user asked for the check); the reload adds nothing."""
     china.clear()
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_VOICE_PROFILE), context={"source": "user"}
-    )
+    result = await open_profile_flow(hass, entry)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_MODEL: "qwen3-tts-flash"}
     )

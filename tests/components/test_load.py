@@ -244,7 +244,10 @@ async def test_trickling_requests_do_not_starve_the_others(
     trickling = [
         asyncio.create_task(speak(hass, n), name=f"load request {n}") for n in numbers[:ENTRY_BOUND]
     ]
-    await asyncio.sleep(0.3)  # every slot is now held by a trickling request
+    # Every slot is now held by a trickling request. The others come a second later: their wait
+    # for a slot is bounded by their own deadline, which then ends a second after the trickles'
+    # (a margin a busy machine's scheduling does not eat).
+    await asyncio.sleep(1.0)
     assert len(china.generation_requests) == 0  # none answered yet: they are still trickling
     others = [
         asyncio.create_task(speak(hass, n), name=f"load request {n}") for n in numbers[ENTRY_BOUND:]

@@ -8,11 +8,15 @@ from pathlib import Path
 import re
 import sys
 import tomllib
-from typing import Any
+from typing import Any, get_args
 
+from homeassistant.const import Platform
 from PIL import Image
 import pytest
 import yaml
+
+from custom_components.qwen_tts.aioqwentts.errors import RECORDING_REASONS
+from custom_components.qwen_tts.recording import Reason
 
 ROOT = Path(__file__).parents[2]
 INTEGRATION = ROOT / "custom_components" / "qwen_tts"
@@ -89,6 +93,31 @@ def test_manifest_like_hassfest() -> None:
     assert manifest["requirements"] == []
 
 
+def test_used_integrations_are_dependencies() -> None:
+    """Like hassfest: an integration imported from is a dependency, unless it is a platform here.
+
+    Home Assistant sets dependencies up first; without them, a user without default_config
+    would meet a voice profile form whose upload or ffmpeg is missing.
+    """
+    manifest = load(INTEGRATION / "manifest.json")
+    used = {
+        match[1]
+        for path in INTEGRATION.rglob("*.py")
+        for match in re.finditer(
+            r"^\s*(?:from|import) homeassistant\.components\.(\w+)",
+            path.read_text(encoding="utf-8"),
+            re.MULTILINE,
+        )
+    }
+    platforms = {path.stem for path in INTEGRATION.glob("*.py")}
+    assert {"ffmpeg", "file_upload"} <= used
+    assert used - platforms - {str(platform) for platform in Platform} <= set(
+        manifest["dependencies"]
+    )
+    # The preview of a designed voice is served by Home Assistant's HTTP server.
+    assert "http" in manifest["dependencies"]
+
+
 def test_hacs_json() -> None:
     """Only keys HACS knows, a name, and exactly one integration folder."""
     hacs = load(ROOT / "hacs.json")
@@ -132,16 +161,30 @@ def test_translation_keys_used_in_code_exist() -> None:
     )
     exception_keys |= set(re.findall(r'_invalid\(\s*"(\w+)"', code))
     entity_keys = {key.split(".")[2] for key in strings if key.startswith("entity.")}
-    for key in exception_keys - {"voice", "region"} - entity_keys:
+    selector_keys = {key.split(".")[1] for key in strings if key.startswith("selector.")}
+    assert {"region", "voice_api", "voice_language"} <= selector_keys
+    for key in exception_keys - {"voice"} - entity_keys - selector_keys:
         assert f"exceptions.{key}.message" in strings or f"exceptions.{key}" in strings, key
     # Repair issues: a title and a description each.
     health = (INTEGRATION / "health.py").read_text(encoding="utf-8")
     for key in re.findall(r'^ISSUE_\w+ = "(\w+)"', health, re.MULTILINE):
         assert f"issues.{key}.title" in strings, key
         assert f"issues.{key}.description" in strings, key
-    flow = (INTEGRATION / "config_flow.py").read_text(encoding="utf-8")
-    for key in set(re.findall(r'\(\w+Error, "(\w+)"\),', flow)):
+    # Fixable issues: a title, and the fix flow's form.
+    assert "issues.unused_voice.title" in strings
+    assert "issues.unused_voice.fix_flow.step.confirm.description" in strings
+    # Every error a check can end in, in each form that shows it.
+    errors = (INTEGRATION / "errors.py").read_text(encoding="utf-8").split("_FORM_ERRORS")[1]
+    form_errors = set(re.findall(r'\(\w+Error, "(\w+)"\),', errors)) | {"unknown"}
+    assert {"invalid_auth", "cannot_connect", "bad_answer"} <= form_errors
+    for key in form_errors:
         assert f"config.error.{key}" in strings, key
+        assert f"config_subentries.voice_profile.error.{key}" in strings, key
+        assert f"issues.unused_voice.fix_flow.error.{key}" in strings, key
+    # A recording refused here or by the service: a message for each reason.
+    reasons = set(RECORDING_REASONS.values()) | set(get_args(Reason.__value__)) | {"other"}
+    for reason in reasons:
+        assert f"config_subentries.voice_profile.error.recording_{reason}" in strings, reason
 
 
 def test_exception_translations_have_message() -> None:

@@ -28,9 +28,9 @@ from custom_components.qwen_tts.const import (
     DOMAIN,
     REGION_CUSTOM,
     REGION_DETECT,
-    SUBENTRY_VOICE_PROFILE,
 )
 from simulator import DashScopeSimulator
+from tests.components import open_profile_flow
 from tests.conftest import CHINA_KEY, INTERNATIONAL_KEY
 
 WRONG_KEY = "sk-wrong-5f3a9c1e7b2d4086"
@@ -82,9 +82,7 @@ async def test_key_appears_nowhere(
     await hass.async_block_till_done()
 
     # A second profile, speech, and every kind of failure.
-    sub = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_VOICE_PROFILE), context={"source": SOURCE_USER}
-    )
+    sub = await open_profile_flow(hass, entry)
     sub = await hass.config_entries.subentries.async_configure(
         sub["flow_id"], {CONF_MODEL: "qwen3-tts-flash"}
     )

@@ -21,7 +21,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
-from custom_components.qwen_tts.aioqwentts import Region, Usage
+from custom_components.qwen_tts.aioqwentts import Region, Usage, VoiceKind
 from custom_components.qwen_tts.aioqwentts.wav import read_wav
 from custom_components.qwen_tts.const import (
     CONF_BASE_URL,
@@ -33,7 +33,12 @@ from custom_components.qwen_tts.const import (
     SUBENTRY_VOICE_PROFILE,
 )
 from custom_components.qwen_tts.profiles import DEFAULT_PROFILE, profile_title
-from custom_components.qwen_tts.usage import Pricing, UsageTracker, default_pricing
+from custom_components.qwen_tts.usage import (
+    Pricing,
+    UsageTracker,
+    default_pricing,
+    entry_pricing,
+)
 from simulator import DashScopeSimulator
 from simulator.catalog import AUDIO_TOKENS_PER_SECOND, legacy_input_tokens, weighted_length
 from tests.conftest import INTERNATIONAL_KEY
@@ -340,24 +345,27 @@ async def test_options_flow_sets_the_price(
 @pytest.mark.parametrize(
     ("data", "pricing"),
     [
-        ({CONF_REGION: "china"}, Pricing(0.8, "CNY")),
-        ({CONF_REGION: "international"}, Pricing(0.10, "USD")),
+        ({CONF_REGION: "china"}, Pricing(0.8, "CNY", Region.CHINA)),
+        ({CONF_REGION: "international"}, Pricing(0.10, "USD", Region.INTERNATIONAL)),
         (
             {CONF_REGION: REGION_CUSTOM, CONF_BASE_URL: "https://ws1.cn-beijing.maas.aliyuncs.com"},
-            Pricing(0.8, "CNY"),
+            Pricing(0.8, "CNY", Region.CHINA),
         ),
         (
             {CONF_REGION: REGION_CUSTOM, CONF_BASE_URL: "https://dashscope-intl.aliyuncs.com"},
-            Pricing(0.10, "USD"),
+            Pricing(0.10, "USD", Region.INTERNATIONAL),
         ),
         (
             {
                 CONF_REGION: REGION_CUSTOM,
                 CONF_BASE_URL: "https://ws.ap-southeast-1.maas.aliyuncs.com",
             },
-            Pricing(0.10, "USD"),
+            Pricing(0.10, "USD", Region.INTERNATIONAL),
         ),
-        ({CONF_REGION: REGION_CUSTOM, CONF_BASE_URL: "http://127.0.0.1:8750"}, Pricing(0.8, "CNY")),
+        (
+            {CONF_REGION: REGION_CUSTOM, CONF_BASE_URL: "http://127.0.0.1:8750"},
+            Pricing(0.8, "CNY", Region.CHINA),
+        ),
     ],
 )
 def test_default_pricing(data: dict[str, str], pricing: Pricing) -> None:
@@ -369,10 +377,50 @@ def test_tracker_ignores_nothing_and_unsubscribes() -> None:
     """Empty usage notifies nobody; a removed listener hears nothing more."""
     tracker = UsageTracker()
     heard: list[Usage] = []
-    remove = tracker.async_add_listener(heard.append)
-    tracker.record(Usage())
-    tracker.record(Usage(characters=3))
+    remove = tracker.async_add_listener(lambda: heard.append(tracker.total))
+    tracker.record(Usage(), "qwen3-tts-flash")
+    tracker.record(Usage(characters=3), "qwen3-tts-flash")
     remove()
-    tracker.record(Usage(input_tokens=2, output_tokens=5))
+    tracker.record(Usage(input_tokens=2, output_tokens=5), "qwen-tts")
     assert heard == [Usage(characters=3)]
     assert tracker.total == Usage(3, 2, 5)
+
+
+def test_voices_are_priced_in_dollars_only() -> None:
+    """A created voice costs its list price in USD; in yuan it is counted but not priced."""
+    tracker = UsageTracker()
+    heard: list[int] = []
+    tracker.async_add_listener(lambda: heard.append(tracker.voices.total()))
+    tracker.record_voice(VoiceKind.CLONED)
+    tracker.record_voice(VoiceKind.DESIGNED)
+    tracker.record_voice(VoiceKind.DESIGNED)
+    assert heard == [1, 2, 3]
+    spoken = {"qwen3-tts-flash": 10_000}
+    assert Pricing(0.1, "USD").cost(spoken, tracker.voices) == pytest.approx(0.1 + 0.01 + 0.4)
+    assert Pricing(0.8, "CNY").cost(spoken, tracker.voices) == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        # The list prices: each model's own where the catalog knows it, else the region's.
+        ({}, 1.2 * (0.8 + 1.0 + 2.0 + 1.4 + 0.8)),
+        # A price of the user's own applies to every model.
+        ({CONF_PRICE: 0.5, CONF_CURRENCY: "CNY"}, 6 * 0.5),
+        ({CONF_PRICE: 0.8, CONF_CURRENCY: "EUR"}, 6 * 0.8),
+    ],
+)
+def test_models_are_priced_apart(options: dict[str, Any], expected: float) -> None:
+    """CosyVoice and Qwen-Audio TTS cost more than qwen3-tts-flash: the estimate says so."""
+    pricing = entry_pricing({CONF_REGION: "china"}, options)
+    spoken = dict.fromkeys(
+        (
+            "qwen3-tts-flash",
+            "cosyvoice-v3-flash",
+            "cosyvoice-v2",
+            "qwen-audio-3.0-tts-plus",
+            "qwen3-tts-flash-realtime",  # no list price of its own: the region's
+        ),
+        12_000,
+    )
+    assert pricing.cost(spoken) == pytest.approx(expected)

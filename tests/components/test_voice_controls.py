@@ -29,6 +29,7 @@ from custom_components.qwen_tts.const import (
 from custom_components.qwen_tts.profiles import speech_request
 from custom_components.qwen_tts.tts import QwenTTSEntity
 from simulator import DashScopeSimulator, synthesize_pcm
+from tests.components import open_profile_flow
 
 from .test_usage import stream_speech, tts_entity, whole_speech
 
@@ -180,9 +181,7 @@ async def test_profile_flow_offers_realtime_controls(
     hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
 ) -> None:
     """A realtime model's voice step has pitch and volume; whole numbers are saved as such."""
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_VOICE_PROFILE), context={"source": "user"}
-    )
+    result = await open_profile_flow(hass, entry)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_MODEL: REALTIME}
     )
@@ -233,9 +232,7 @@ async def test_profile_flow_offers_realtime_controls(
 
 async def test_profile_flow_drops_zero_silence(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """No leading silence is stored as none at all."""
-    result = await hass.config_entries.subentries.async_init(
-        (entry.entry_id, SUBENTRY_VOICE_PROFILE), context={"source": "user"}
-    )
+    result = await open_profile_flow(hass, entry)
     result = await hass.config_entries.subentries.async_configure(
         result["flow_id"], {CONF_MODEL: "qwen3-tts-flash"}
     )

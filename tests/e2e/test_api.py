@@ -118,17 +118,20 @@ def test_add_integration_wrong_key_then_right(stack: Stack) -> None:
 
 
 def test_add_second_voice_profile(stack: Stack) -> None:
-    """A voice profile over the subentry flow REST API: model, then voice."""
+    """A voice profile over the subentry flow REST API: the menu's first way, model, then voice."""
     hass = stack.hass
     (entry,) = hass.entries()
     before = len(stack.service_calls())
     steps = hass.flow(
         "/api/config/config_entries/subentries/flow",
         [entry["entry_id"], "voice_profile"],
+        {"next_step_id": "model"},
         {"model": "qwen3-tts-flash"},
         {"voice": "Ethan", "speech_rate": 1.0},
     )
-    assert [step.get("step_id") for step in steps[:2]] == ["model", "voice"]
+    assert steps[0]["type"] == "menu"
+    assert steps[0]["menu_options"] == ["model", "clone", "design"]
+    assert [step.get("step_id") for step in steps[:3]] == ["user", "model", "voice"]
     assert steps[-1]["type"] == "create_entry", steps[-1]
     subentries = list_subentries(hass, entry["entry_id"])
     assert sorted(s["title"] for s in subentries) == ["Qwen Cherry", "Qwen Ethan"]

@@ -2,19 +2,23 @@
 
 Independent of Home Assistant: it needs only an `aiohttp.ClientSession` from its caller. One
 `QwenTTSClient` per key and endpoint applies one `ClientPolicy` (limits, retries, deadlines) to
-every transport: HTTP server-sent events, HTTP with an audio URL, and the realtime WebSocket.
+every transport: HTTP server-sent events, HTTP with an audio URL, and the realtime WebSocket,
+and to the custom voices it clones, designs, lists and deletes.
 """
 
 from .catalog import (
+    CLONING_MODELS,
     CONTROL_RANGES,
     DEFAULT_MODEL,
     DEFAULT_VOICE,
+    DESIGN_MODELS,
     MODELS,
     Api,
     Control,
     Dialect,
     Language,
     Model,
+    Region,
     Voice,
     check_options,
     get_model,
@@ -40,26 +44,46 @@ from .errors import (
     ProtocolError,
     QuotaExhaustedError,
     RateLimitError,
+    RecordingError,
     RequestTimeoutError,
     ServerError,
     StreamError,
     TextStalledError,
     TextTooLongError,
     UnsupportedOptionError,
+    VoiceModelMismatchError,
+    VoiceNotFoundError,
     redact,
 )
 from .policy import VERSION, ClientPolicy, Limits, RetryPolicy, Timeouts
-from .types import REGION_BASE_URLS, Region, SpeechOptions, SpeechStream, Synthesis, Usage
+from .types import REGION_BASE_URLS, SpeechOptions, SpeechStream, Synthesis, Usage
+from .voices import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_PREVIEW_TEXT_LENGTH,
+    MAX_RECORDING_ENCODED_BYTES,
+    VOICE_LANGUAGES,
+    ClonedVoice,
+    CustomVoice,
+    DesignedVoice,
+    VoiceKind,
+    custom_voice_kind,
+)
 from .wav import PcmFormat, to_wav, wav_header
 
 __version__ = VERSION
 
 __all__ = [
+    "CLONING_MODELS",
     "CONTROL_RANGES",
     "DEFAULT_MODEL",
     "DEFAULT_VOICE",
+    "DESIGN_MODELS",
+    "MAX_DESCRIPTION_LENGTH",
+    "MAX_PREVIEW_TEXT_LENGTH",
+    "MAX_RECORDING_ENCODED_BYTES",
     "MODELS",
     "REGION_BASE_URLS",
+    "VOICE_LANGUAGES",
     "AccessDeniedError",
     "Api",
     "ArrearageError",
@@ -67,9 +91,12 @@ __all__ = [
     "AuthenticationError",
     "CannotConnectError",
     "ClientPolicy",
+    "ClonedVoice",
     "ContentModerationError",
     "Control",
+    "CustomVoice",
     "DashScopeError",
+    "DesignedVoice",
     "Dialect",
     "EmptyTextError",
     "FreeTierExhaustedError",
@@ -87,6 +114,7 @@ __all__ = [
     "QuotaExhaustedError",
     "QwenTTSClient",
     "RateLimitError",
+    "RecordingError",
     "Region",
     "RequestTimeoutError",
     "RetryPolicy",
@@ -101,7 +129,11 @@ __all__ = [
     "UnsupportedOptionError",
     "Usage",
     "Voice",
+    "VoiceKind",
+    "VoiceModelMismatchError",
+    "VoiceNotFoundError",
     "check_options",
+    "custom_voice_kind",
     "get_model",
     "normalize_base_url",
     "redact",

@@ -97,6 +97,51 @@ class InvalidVoiceError(InvalidRequestError):
     """The voice does not exist for this model or is not licensed to the account."""
 
 
+class VoiceNotFoundError(InvalidVoiceError):
+    """The customization service knows no such custom voice (`BadRequest.VoiceNotFound`).
+
+    Deleted, never made, made with another key or region, or of the other kind (the cloning and
+    design services do not know each other's voices).
+    """
+
+
+#: The reason of a `RecordingError` for each of the service's `Audio.*` codes.
+RECORDING_REASONS: dict[str, str] = {
+    "Audio.AudioShortError": "too_short",
+    "Audio.DurationLimitError": "too_long",
+    "Audio.AudioSilentError": "silent",
+    "Audio.DecoderError": "unreadable",
+    "Audio.FormatError": "format",
+    "Audio.FileTooLargeError": "too_large",
+    "Audio.AudioRateError": "low_rate",
+    "Audio.PreprocessError": "no_speech",
+}
+
+
+class RecordingError(InvalidRequestError):
+    """A recording to clone a voice from was refused, by the service or before sending.
+
+    `reason` says what to change: "too_short", "too_long", "silent", "unreadable" (not the
+    format it claims, or undecodable), "format" (a format the service does not take),
+    "too_large" (over 10 MB encoded), "low_rate" (under 24 kHz), "no_speech" (no stretch of
+    clean speech long enough, or a transcript that does not match it), or "other" (an `Audio.*`
+    code this client does not know yet).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Keep what the service said; the reason follows from the code unless given."""
+        super().__init__(message, code=code, status=status, request_id=request_id)
+        self.reason = reason or RECORDING_REASONS.get(code or "", "other")
+
+
 class ContentModerationError(InvalidRequestError):
     """Content moderation refused the text (`DataInspectionFailed`)."""
 
@@ -122,6 +167,22 @@ class InvalidOptionError(InvalidRequestError):
         self.option = option
         self.model = model
         self.value = value
+
+
+class VoiceModelMismatchError(InvalidOptionError):
+    """The voice cannot speak with the model: custom voices speak only with their target model.
+
+    A custom-voice model given a system voice or a custom voice of the other kind, a system model
+    given a custom voice, or a custom voice known to be made for another model. `expected_model`
+    is the voice's target model when the client knows it (from the answers that made or listed
+    it, or `QwenTTSClient.remember_voice`), else None.
+    """
+
+    def __init__(self, message: str, *, voice: str, model: str, expected_model: str | None) -> None:
+        """Name the voice, the model asked for and the model the voice needs, if known."""
+        super().__init__(message, option="voice", model=model, value=voice)
+        self.voice = voice
+        self.expected_model = expected_model
 
 
 class UnsupportedOptionError(InvalidOptionError):
@@ -198,7 +259,10 @@ _ERRORS_BY_CODE: dict[str, type[DashScopeError]] = {
     "BadRequest.EmptyInput": EmptyTextError,
     "BadRequest.IllegalInput": EmptyTextError,
     "ModelNotFound": NotFoundError,
+    "BadRequest.VoiceNotFound": VoiceNotFoundError,
     "InvalidParameter": InvalidRequestError,
+    # The duplex API's own protocol errors (its 23 s idle rule among them).
+    "CLIENT_ERROR": InvalidRequestError,
     # The realtime API's snake_case codes.
     "invalid_value": InvalidRequestError,
     "invalid_parameter": InvalidRequestError,
@@ -212,6 +276,8 @@ _ERRORS_BY_CODE_PREFIX: tuple[tuple[str, type[DashScopeError]], ...] = (
     ("InternalError", ServerError),
     ("SystemError", ServerError),
     ("ModelUnavailable", ServerError),
+    # The customization service's verdicts on a recording to clone.
+    ("Audio.", RecordingError),
 )
 _ERRORS_BY_STATUS: dict[int, type[DashScopeError]] = {
     400: InvalidRequestError,
@@ -233,10 +299,13 @@ def error_class(status: int | None, code: str | None, message: str) -> type[Dash
         return DashScopeError
     if cls is InvalidRequestError:
         # The service reuses InvalidParameter (and the realtime API invalid_value) for several
-        # distinct mistakes; only the message tells them apart.
+        # distinct mistakes; only the message tells them apart. The duplex API's engine codes
+        # 418 (a voice of another model or version) and 411 (of another family) name no voice.
         lowered = message.lower()
-        if "voice" in lowered:
+        if "voice" in lowered or "error code: 418" in lowered or "error [411]" in lowered:
             return InvalidVoiceError
+        if "input text is valid" in lowered:
+            return EmptyTextError  # the duplex API's "Please ensure input text is valid."
         if "length" in lowered or "too long" in lowered:
             return TextTooLongError
         if "model" in lowered and "not" in lowered:

@@ -68,6 +68,10 @@ class Timeouts:
     silence: float = 20.0
     deadline_base: float = 15.0
     deadline_per_character: float = 0.1
+    #: Making a custom voice (`clone_voice`, `design_voice`): both its deadline and the silence
+    #: allowed, since the service answers only once the voice exists and says nothing meanwhile.
+    #: A design takes 10 s or more; cloning uploads up to 10 MB first.
+    voice_creation: float = 90.0
 
     def deadline(self, weighted_characters: int) -> float:
         """Seconds a request for this much text may take from start to end."""
@@ -91,6 +95,10 @@ class Limits:
     max_wav_header_bytes: int = 64 * 1024
     #: One downloaded audio file (600 characters are about 3 MB of audio).
     max_audio_bytes: int = 64 * 1024 * 1024
+    #: What a duplex task may send (audio and events alike, unknown events included): this many
+    #: seconds of audio per weighted character of its text, above one frame's worth. Speech runs
+    #: 4 to 15 characters a second, so a second a character is several times any real answer.
+    max_audio_seconds_per_character: float = 1.0
     #: Redirects followed for one request.
     max_redirects: int = 3
 

@@ -4,8 +4,9 @@ Two shapes, one interface (`types.SpeechStream`):
 
 * `PieceSpeech`: one request per piece of text (the HTTP models). Up to `window` pieces are in
   flight at once; each one's audio is buffered until the pieces before it are out.
-* `SessionSpeech`: every piece goes into one session (the realtime models), in order, while the
-  audio of earlier pieces streams back.
+* `SessionSpeech`: every piece goes into one session, in order, while the audio of earlier
+  pieces streams back: a realtime WebSocket session, or the tasks of a duplex connection
+  (duplex.py). The session is the only part that differs.
 
 Both take their pieces from the same source (`QwenTTSClient` cleans and splits the text the same
 way for every model) and get the per-request policy -- retries, limits, time bounds -- from the
@@ -34,7 +35,7 @@ from .clock import Clock
 from .errors import AudioError, DashScopeError, StreamError
 from .policy import Timeouts
 from .text import weighted_length
-from .types import AudioData, Done, PieceDone, TransportEvent, Usage
+from .types import AudioData, Billing, Done, PieceDone, TransportEvent, Usage
 from .wav import DEFAULT_FORMAT, PcmFormat, PcmStreamDecoder
 
 #: After every piece of a session has been answered, the service's end is waited for this long at
@@ -190,7 +191,12 @@ class _PieceJob:
 
 
 class SpeechSession(Protocol):
-    """An open session of the service (a realtime WebSocket) that the client's policy holds."""
+    """An open session of the service that the client's policy holds.
+
+    A realtime WebSocket session, or a duplex connection's tasks. Its events are `AudioData`,
+    `Billing` (the session's usage so far), `PieceDone` (pieces of text answered in full, with
+    the usage so far) and `Done` (the session ended, every piece answered).
+    """
 
     #: The audio format the session was configured with.
     format: PcmFormat
@@ -249,7 +255,7 @@ class SessionSpeech:
 
     @property
     def usage(self) -> Usage:
-        """Characters billed by the responses done so far."""
+        """Characters billed so far, as the session last reported them."""
         return self._usage
 
     @property
@@ -299,11 +305,13 @@ class SessionSpeech:
                     if pcm := decoder.feed(data):
                         self.format = decoder.format
                         yield pcm
-                case PieceDone(usage=usage):
+                case Billing(usage=usage):
+                    self._usage = usage
+                case PieceDone(usage=usage, pieces=pieces):
                     self._usage = usage
                     decoder.finish()
                     decoder = self._decoder()
-                    self._answered += 1
+                    self._answered += pieces
                     self._account(clock)
 
     def _account(self, clock: Clock) -> None:

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
-from .catalog import DEFAULT_MODEL, DEFAULT_VOICE, Language
+from .catalog import DEFAULT_MODEL, DEFAULT_VOICE, Language, Region
 from .wav import DEFAULT_FORMAT, PcmFormat, to_wav
 
 #: Counts larger than this in a usage report are not believed (a billion characters).
 _MAX_COUNT = 10**9
-
-
-class Region(StrEnum):
-    """Where an API key lives; a key works only against its own region's host."""
-
-    CHINA = "china"  # Beijing
-    INTERNATIONAL = "international"  # Singapore
 
 
 REGION_BASE_URLS: dict[Region, str] = {
@@ -38,13 +30,13 @@ class SpeechOptions:
     model: str = DEFAULT_MODEL
     voice: str = DEFAULT_VOICE
     language: Language = Language.AUTO
-    #: Style direction in plain words (instruct models).
+    #: Style direction in plain words (instruct models, cosyvoice-v3-plus, Qwen-Audio).
     instructions: str | None = None
     #: 0.5-2.0.
     speech_rate: float | None = None
-    #: 0.5-2.0 (realtime models).
+    #: 0.5-2.0 (realtime and duplex models).
     pitch_rate: float | None = None
-    #: 0-100 (realtime models).
+    #: 0-100 (realtime and duplex models).
     volume: int | None = None
 
 
@@ -147,10 +139,14 @@ class Billing:
 
 @dataclass(frozen=True, slots=True)
 class PieceDone:
-    """A session answered one piece of text in full; `usage` is the session's running total."""
+    """A session answered pieces of text in full; `usage` is the session's running total.
+
+    A realtime response answers one piece; a duplex task all the pieces it was given.
+    """
 
     usage: Usage
     request_id: str | None = None
+    pieces: int = 1
 
 
 @dataclass(frozen=True, slots=True)
