@@ -78,6 +78,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: QwenTTSConfigEntry) -> b
     them.
     """
     client = create_client(hass, entry)
+    # The duplex connections it keeps for the next speech close with it (a reload makes another).
+    entry.async_on_unload(client.close)
     health = ServiceHealth(hass, entry.entry_id, entry.title, client.base_url)
     if not key_proven(hass, entry.data):
         try:

@@ -2,7 +2,7 @@
 
 The tests run in file order and build on each other: set-up through the config flow, speech over
 every path Home Assistant offers (the TTS URL API in WAV and MP3, tts.speak to a media player, an
-Assist pipeline), then a restart, then removal.
+Assist pipeline), Thai through a duplex-family profile, then a restart, then removal.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import wave
 
 import pytest
 
+from simulator import synthesize_pcm
 from tests.e2e.conftest import SIMULATOR_KEY, Stack
 from tests.e2e.harness import DOMAIN, Hass
 
@@ -23,6 +24,10 @@ pytestmark = pytest.mark.e2e
 ENTITY = "tts.qwen_cherry"
 GENERATION = "/api/v1/services/aigc/multimodal-generation/generation"
 SECOND_ENTITY = "tts.qwen_ethan"
+DUPLEX_MODEL = "qwen-audio-3.0-tts-flash"
+MULTILINGUAL_VOICE = "longanhuan_mtlv7"
+THAI_ENTITY = "tts.qwen_longanhuan_mtlv7_qwen_audio_3_0_tts_flash"
+THAI_MESSAGE = "สวัสดีตอนเช้า ยินดีต้อนรับกลับบ้าน"
 PLAYER = "media_player.test_speaker"
 #: The simulator speaks each character for 0.05 s at speech rate 1.0; a single sentence is one
 #: request, so its audio lasts exactly this long per character of the stripped text.
@@ -229,19 +234,57 @@ def test_assist_pipeline(stack: Stack) -> None:
         assert mp3_seconds(audio) > 0.5 * expected_seconds(speech)
 
 
+def test_thai_through_the_multilingual_voice(stack: Stack) -> None:
+    """A Qwen-Audio profile speaks Thai over the duplex WebSocket, exactly the service's audio."""
+    hass = stack.hass
+    (entry,) = hass.entries()
+    steps = hass.flow(
+        "/api/config/config_entries/subentries/flow",
+        [entry["entry_id"], "voice_profile"],
+        {"next_step_id": "model"},
+        {"model": DUPLEX_MODEL},
+        {"voice": MULTILINGUAL_VOICE},
+    )
+    assert steps[-1]["type"] == "create_entry", steps[-1]
+    with hass.websocket() as ws:
+        engine = ws.call("tts/engine/get", engine_id=THAI_ENTITY)["provider"]
+        voices = ws.call("tts/engine/voices", engine_id=THAI_ENTITY, language="th-TH")["voices"]
+    assert {"th-TH", "vi-VN", "id-ID", "ms-MY"} <= set(engine["supported_languages"])
+    assert [voice["voice_id"] for voice in voices] == [MULTILINGUAL_VOICE]
+    body = {
+        "engine_id": THAI_ENTITY,
+        "message": THAI_MESSAGE,
+        "language": "th-TH",
+        "options": {"preferred_format": "wav"},
+    }
+    content_type, audio = fetch(hass, hass.json("POST", "/api/tts_get_url", body)["url"])
+    assert content_type == "audio/x-wav"
+    with wave.open(io.BytesIO(fix_streamed_wav(audio))) as wav:
+        assert wav.getframerate() == 24000
+        pcm = wav.readframes(wav.getnframes())
+    # One sentence, spoken in Thai: the simulator speaks it in Chinese unless asked for Thai.
+    assert pcm == synthesize_pcm(
+        THAI_MESSAGE, MULTILINGUAL_VOICE, model=DUPLEX_MODEL, language_type="th"
+    )
+
+
 def test_restart_keeps_everything(stack: Stack) -> None:
-    """After a restart the entry, both profiles and both entities are back and speak."""
+    """After a restart the entry, every profile and every entity are back and speak."""
     before = stack.hass.entries()
     calls = len(stack.service_calls())
     stack.restart()
     hass = stack.hass
-    # Starting costs nothing: one free key check, no synthesis.
-    assert stack.service_calls()[calls:] == ["GET /api/v1/models -> 200"]
+    # Stopping closes the duplex connection kept for the next speech (the Thai profile's; the
+    # simulator logs a WebSocket as it ends); starting costs nothing: one free key check.
+    assert stack.service_calls()[calls:] == [
+        "GET /api-ws/v1/inference -> 499",
+        "GET /api/v1/models -> 200",
+    ]
     (entry,) = hass.entries()
     assert entry["entry_id"] == before[0]["entry_id"]
     assert entry["state"] == "loaded"
-    assert entry["num_subentries"] == 2
-    for entity in (ENTITY, SECOND_ENTITY):
+    assert entry["num_subentries"] == 3
+    for entity in (ENTITY, SECOND_ENTITY, THAI_ENTITY):
         assert hass.json("GET", f"/api/states/{entity}")["state"] != "unavailable"
     message = "Back again after a restart."
     url = hass.json(
@@ -261,7 +304,7 @@ def test_remove_entry(stack: Stack) -> None:
     }
     assert hass.entries() == []
     states = {state["entity_id"] for state in hass.json("GET", "/api/states")}
-    assert not {ENTITY, SECOND_ENTITY} & states
+    assert not {ENTITY, SECOND_ENTITY, THAI_ENTITY} & states
     with hass.websocket() as ws:
         entities = ws.call("config/entity_registry/list")
         devices = ws.call("config/device_registry/list")

@@ -87,6 +87,8 @@ class DuplexPool:
         self._idle: list[tuple[DuplexConnection, float]] = []
         self._timers: set[asyncio.TimerHandle] = set()
         self._closing: set[asyncio.Task[None]] = set()
+        #: Closed with its client: a speech that ends later closes its connection instead.
+        self._closed = False
 
     def take(self) -> DuplexConnection | None:
         """The most recently parked connection that may still be open, if any."""
@@ -100,13 +102,17 @@ class DuplexPool:
 
     def park(self, connection: DuplexConnection) -> None:
         """Keep a connection whose last task finished for the next speech, for a while."""
+        if self._closed:
+            self._discard(connection)
+            return
         loop = asyncio.get_running_loop()
         self._idle.append((connection, loop.time()))
         timer = loop.call_later(REUSE_WINDOW, self._expire)
         self._timers.add(timer)
 
     async def close(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection, and any parked later."""
+        self._closed = True
         for timer in self._timers:
             timer.cancel()
         self._timers.clear()
