@@ -350,7 +350,7 @@ class VoiceProfileFlow(ConfigSubentryFlow):
         except RecordingError as err:
             errors[CONF_RECORDING] = f"recording_{err.reason}"
         except DashScopeError as err:
-            errors["base"] = form_error(err)
+            errors["base"] = _creation_error(err)
         else:
             await self._discard_recording()
             runtime.usage.record_voice(VoiceKind.CLONED)
@@ -397,11 +397,8 @@ class VoiceProfileFlow(ConfigSubentryFlow):
                 # Too long a description or sentence has its own message, naming the limit.
                 long_text = err.option in (CONF_DESCRIPTION, CONF_PREVIEW_TEXT)
                 errors[err.option] = f"invalid_{err.option}" if long_text else "invalid_option"
-            except ContentModerationError:
-                # The user's own words were refused: form_error would blame the endpoint.
-                errors["base"] = "content_moderation"
             except DashScopeError as err:
-                errors["base"] = form_error(err)
+                errors["base"] = _creation_error(err)
             else:
                 runtime.usage.record_voice(VoiceKind.DESIGNED)
                 self._unkept = designed.voice
@@ -557,6 +554,15 @@ def _voice_fields(model: Model, options: list[SelectOptionDict]) -> dict[probati
     )
     fields[probatio.Optional(CONF_NAME)] = TextSelector()
     return fields
+
+
+def _creation_error(err: DashScopeError) -> str:
+    """The form error of a voice the service would not make.
+
+    The user's own words (a description, a preview sentence, a recording's transcript) refused by
+    moderation are theirs to rephrase; `form_error`, made for key checks, would blame the endpoint.
+    """
+    return "content_moderation" if isinstance(err, ContentModerationError) else form_error(err)
 
 
 def _slider(low: float, high: float, step: float) -> NumberSelector:

@@ -690,6 +690,7 @@ SERVICE_ERRORS = {
     "rate-limited": (429, "Throttling.RateQuota", ATTEMPTS, "rate_limited", ATTEMPTS),
     "server": (500, "InternalError", 1, "cannot_connect", 1),
     "arrearage": (400, "Arrearage", 1, "quota_exhausted", 1),
+    "moderation": (400, "DataInspectionFailed", 1, "content_moderation", 1),
 }
 
 
