@@ -6,7 +6,7 @@ from typing import Final
 
 DOMAIN: Final = "qwen_tts"
 #: The integration's version, as manifest.json states it (a test keeps the two equal).
-VERSION: Final = "0.1.0"
+VERSION: Final = "0.2.0"
 
 # Config entry data
 CONF_REGION: Final = "region"
