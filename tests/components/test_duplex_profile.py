@@ -213,6 +213,32 @@ async def test_profile_controls_reach_the_task(
     assert pcm == scale_volume(expected, 70)
 
 
+async def test_per_call_options_override_the_profile(
+    hass: HomeAssistant, china: DashScopeSimulator
+) -> None:
+    """tts.speak's options (rate, pitch, volume) reach the task; the profile's fill the rest."""
+    _, engine = await duplex_entry(
+        hass, china, {CONF_MODEL: COSYVOICE, CONF_VOICE: "longanyang", CONF_VOLUME: 30}
+    )
+    entity = hass.data[DATA_COMPONENT].get_entity(engine)
+    assert entity is not None
+    options = dict(entity.default_options or {}) | {CONF_PITCH_RATE: 1.5, CONF_SPEECH_RATE: 0.8}
+    extension, wav = await entity.async_get_tts_audio("你好。", "zh-CN", options)
+    assert extension == "wav"
+    assert wav is not None
+    (task,) = spoken(china)
+    assert {key: task.parameters.get(key) for key in ("rate", "pitch", "volume")} == {
+        "rate": 0.8,
+        "pitch": 1.5,
+        "volume": 30,
+    }
+    _, pcm = read_wav(wav)
+    expected = synthesize_pcm(
+        "你好。", "longanyang", model=COSYVOICE, language_type="zh", speech_rate=0.8
+    )
+    assert pcm == scale_volume(expected, 30)
+
+
 async def test_a_model_without_instructions_refuses_them_before_any_request(
     hass: HomeAssistant, china: DashScopeSimulator
 ) -> None:
