@@ -14,6 +14,11 @@ What runs, all in one process and on one clock (`time.monotonic`, the clock of
   `aiohttp.ClientSession`. It answers after FIRST_CHUNK_LATENCY (300 ms), then sends 0.1 s of
   audio every 40 ms: 2.5x faster than real time, inside the 2-4x the real service streams at.
   A non-streaming answer takes as long as the whole stream would, then the WAV is downloaded.
+  The realtime and duplex WebSockets are answered at the same latency and pace (the simulator's
+  config is shared), a sentence at a time. The duplex task starts without delay
+  (DUPLEX_START_LATENCY for the simulator's `duplex_start_latency`, 50 ms by default), as the
+  realtime session does: the streaming path starts its task before its first text, so a delay
+  there would lengthen only the duplex floor's request, which would then be no floor.
 * The answer: three sentences, English / Chinese / English, about 150 characters, emitted as
   tokens of 2-5 characters at 30 tokens/s (a typical hosted model's pace; tokens of Chinese
   are shorter, of English longer). t0, the zero of every time reported, is when the first
@@ -22,19 +27,29 @@ What runs, all in one process and on one clock (`time.monotonic`, the clock of
 Each round has two parts, and rounds repeat `--runs` times so that machine noise hits every
 path alike; medians are reported:
 
-1. One token stream, spoken three ways at once: streamed (`stream(tokens)`), and, once the last
-   token is out, as a whole text by `synthesize(transport="url")` (JSON answer, then a download)
-   and by SSE (what `synthesize(transport="stream")` does, watched chunk by chunk so that both
-   "whole audio ready" and "first chunk" are known). The whole-text requests start only after
-   the streaming path's first audio, so they cannot disturb that number (streaming run alone
-   gave the same first audio, and a total within 3 ms); running them in the same round instead
-   of in rounds of their own saves ~5 s a round, which keeps the benchmark well under a minute.
-   Each path has its own client, so none waits for another's request slot.
-2. The measured floor, alone: a request for just the first sentence, sent when the schedule has
-   it complete. The theoretical floor, first-sentence-complete + 300 ms, is shown beside it.
+1. The token stream, spoken five ways at once: streamed (`stream(tokens)`) by the HTTP model,
+   by a realtime model (`qwen3-tts-flash-realtime`: one WebSocket session) and by a duplex
+   model (`cosyvoice-v3-flash`, the protocol of CosyVoice and Qwen-Audio TTS: one task on one
+   WebSocket, started as the stream starts, each piece a continue-task and a flush), each from
+   a feed of its own on the same schedule; and, once the last token is out, as a whole text by
+   `synthesize(transport="url")` (JSON answer, then a download) and by SSE (what
+   `synthesize(transport="stream")` does, watched chunk by chunk so that both "whole audio
+   ready" and "first chunk" are known). The whole-text requests start only after the streaming
+   paths' first audio, so they cannot disturb that number (streaming run alone gave the same
+   first audio, and a total within 3 ms); running them in the same round instead of in rounds
+   of their own saves ~5 s a round, which keeps the benchmark well under a minute. Each path
+   has its own client, so none waits for another's request slot.
+2. The measured floors, one after the other, each alone: a request for just the first sentence,
+   sent when the schedule has it complete, by the HTTP model, then by the duplex model (a task
+   for that sentence on the connection its streaming task left in the client's pool). The
+   theoretical floor, first-sentence-complete + 300 ms, is shown beside them.
 
 Times: first audio (first PCM byte the caller can play; for `synthesize`, when it returns),
-total (last audio byte) and last token -> last audio byte. Sentence detection needs one token
+total (last audio byte) and last token -> last audio byte. The "/ floor" column divides every
+first audio by the HTTP floor's; the duplex row is also set against its own floor, measured in
+the same rounds, below the table (a WebSocket path's total is longer than the HTTP streaming
+path's: its sentences are spoken one after another, each after the first-chunk latency, where
+HTTP pieces are requested as they complete and overlap). Sentence detection needs one token
 more than the sentence itself: the splitter confirms a sentence end by the character after it
 ("3." may go on as "3.5", "。" may still get its "」"), and language models put the space in
 the next token (" Take", not "locked. "). The breakdown printed below the table shows where the
@@ -47,7 +62,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, fields
 import json
@@ -62,11 +77,15 @@ import aiohttp
 from custom_components.qwen_tts.aioqwentts.client import QwenTTSClient
 from custom_components.qwen_tts.aioqwentts.types import SpeechOptions
 from simulator import DashScopeSimulator, RecordedRequest, SimulatorConfig
+from simulator.duplex import DuplexSession
 
 API_KEY = "sk-bench"
 OPTIONS = SpeechOptions()
 #: The same voice through the realtime WebSocket API: text goes in as it arrives.
 REALTIME_OPTIONS = SpeechOptions(model="qwen3-tts-flash-realtime")
+#: A duplex model (CosyVoice; the Qwen-Audio TTS models speak the same protocol) and one of its
+#: voices: text goes into one task on one WebSocket as it arrives.
+DUPLEX_OPTIONS = SpeechOptions(model="cosyvoice-v3-flash", voice="longanyang")
 
 #: The simulator's wait before the first audio chunk of a request (also part of a non-streaming
 #: answer's time), the figure the issue fixes.
@@ -76,6 +95,11 @@ FIRST_CHUNK_LATENCY = 0.3
 #: + 40 ms per further chunk, so the pacing decides how long whole-text synthesis takes.)
 CHUNK_SECONDS = 0.1
 CHUNK_INTERVAL = 0.04
+#: The simulator's wait between a duplex run-task and its task-started (its default: 50 ms). The
+#: other transports' simulated set-up is instant, and the duplex streaming path starts its task
+#: before its first text anyway: a wait here would lengthen only the duplex floor's request, and
+#: every path would no longer answer after the same FIRST_CHUNK_LATENCY.
+DUPLEX_START_LATENCY = 0.0
 
 #: A language model's writing speed: 30 tokens/s, one token every ~33 ms.
 TOKEN_INTERVAL = 1 / 30
@@ -92,6 +116,9 @@ SENTENCES = (
 )
 ANSWER = "".join(SENTENCES)
 FIRST_SENTENCE = SENTENCES[0]
+
+#: A duplex task's outcomes while the simulator may still speak it.
+_OPEN_TASK = frozenset({"starting", "running", "finishing"})
 
 #: The goal: streaming's first audio within this factor of the measured floor.
 GOAL = 1.1
@@ -165,9 +192,13 @@ class Round:
     sse_chunk_interval: float  # the simulator's actual pace: seconds between SSE chunks
     realtime_first: float  # the realtime path (one WebSocket session): first audio
     realtime_last: float
+    duplex_first: float  # the duplex path (one task on one WebSocket): first audio
+    duplex_last: float
     floor_request: float  # the floor's request reached the simulator
     floor_first: float
     floor_sent: float  # the floor's request was made (the first sentence's scheduled end)
+    duplex_floor_first: float  # the duplex model's floor, alone after the floor: first audio
+    duplex_floor_sent: float
 
 
 @dataclass(slots=True)
@@ -226,23 +257,50 @@ def _text(request: RecordedRequest) -> str:
     return str(body.get("input", {}).get("text", ""))
 
 
+async def _floor(
+    client: QwenTTSClient, options: SpeechOptions = OPTIONS
+) -> tuple[float, float, float]:
+    """The first sentence alone, requested when the schedule has it complete: (t0, sent, first).
+
+    Only its first chunk matters: not waiting for the rest saves ~1.2 s a round.
+    """
+    t0 = time.monotonic()
+    await asyncio.sleep(FIRST_SENTENCE_TOKEN * TOKEN_INTERVAL)
+    sent = time.monotonic()
+    return t0, sent, await _first_chunk(aiter(client.stream(FIRST_SENTENCE, options)))
+
+
+async def _duplex_hung_up(sessions: Sequence[DuplexSession]) -> None:
+    """Wait until the simulator has no task open on these connections: it heard the hang-up.
+
+    The floor runs on the connection the streaming path left in the client's pool, which the
+    simulator recorded before `clear`: its record is one of those taken before.
+    """
+    async with asyncio.timeout(5):
+        while any(t.outcome in _OPEN_TASK for s in sessions for t in s.tasks):  # noqa: ASYNC110
+            await asyncio.sleep(0.005)
+
+
 async def measure_round(
     sim: DashScopeSimulator,
-    clients: tuple[QwenTTSClient, QwenTTSClient, QwenTTSClient, QwenTTSClient],
+    clients: tuple[QwenTTSClient, QwenTTSClient, QwenTTSClient, QwenTTSClient, QwenTTSClient],
 ) -> Round:
-    """Speak the answer the four ways at once, then measure the floor alone."""
-    streaming_client, url_client, sse_client, realtime_client = clients
+    """Speak the answer the five ways at once, then measure the floors, each alone."""
+    streaming_client, url_client, sse_client, realtime_client, duplex_client = clients
     sim.clear()
     feed = TokenFeed(TOKENS, TOKEN_INTERVAL)
-    # Its own feed on the same schedule: a feed records its emissions for one reader.
+    # Their own feeds on the same schedule: a feed records its emissions for one reader.
     realtime_feed = TokenFeed(TOKENS, TOKEN_INTERVAL)
-    streamed, url_done, whole, realtime = await asyncio.gather(
+    duplex_feed = TokenFeed(TOKENS, TOKEN_INTERVAL)
+    streamed, url_done, whole, realtime, duplex = await asyncio.gather(
         _streaming(streaming_client, feed),
         _whole_by_url(url_client, feed),
         _whole_by_sse(sse_client, feed),
         _streaming(realtime_client, realtime_feed, REALTIME_OPTIONS),
+        _streaming(duplex_client, duplex_feed, DUPLEX_OPTIONS),
     )
     t0 = feed.emitted[0]
+    duplex_sessions = sim.duplex_sessions
     requests = sim.generation_requests
     pieces = [r for r in requests if r.streaming and _text(r) != ANSWER]
     streaming_request = _arrival(pieces)
@@ -250,16 +308,17 @@ async def measure_round(
     # The floor: nothing else running, the first sentence requested on its own when it is
     # complete (by the same schedule as the token feed).
     sim.clear()
-    floor_t0 = time.monotonic()
-    await asyncio.sleep(FIRST_SENTENCE_TOKEN * TOKEN_INTERVAL)
-    floor_sent = time.monotonic()
-    # Only its first chunk matters: not waiting for the rest saves ~1.2 s a round.
-    floor_first = await _first_chunk(aiter(streaming_client.stream(FIRST_SENTENCE, OPTIONS)))
+    floor_t0, floor_sent, floor_first = await _floor(streaming_client)
     # The simulator logs a request once it has ended; the cancelled one ends a moment later.
     # Waiting for that also keeps it out of the next round.
     while not (floor_requests := sim.generation_requests):  # noqa: ASYNC110 -- it has no event
         await asyncio.sleep(0.005)
     floor_request = _arrival(floor_requests)
+    # The duplex model's floor, the same way on the connection its streaming task left in the
+    # client's pool. Hanging up closes that connection: the next round's streaming path opens
+    # a new one, at its t0, long before its first sentence is complete.
+    duplex_t0, duplex_sent, duplex_floor_first = await _floor(duplex_client, DUPLEX_OPTIONS)
+    await _duplex_hung_up(duplex_sessions + sim.duplex_sessions)
 
     return Round(
         sentence_done=feed.emitted[FIRST_SENTENCE_TOKEN] - t0,
@@ -275,19 +334,32 @@ async def measure_round(
         sse_chunk_interval=(whole.last - whole.first) / max(1, whole.chunks - 1),
         realtime_first=realtime.first - realtime_feed.emitted[0],
         realtime_last=realtime.last - realtime_feed.emitted[0],
+        duplex_first=duplex.first - duplex_feed.emitted[0],
+        duplex_last=duplex.last - duplex_feed.emitted[0],
         floor_request=floor_request - floor_t0,
         floor_first=floor_first - floor_t0,
         floor_sent=floor_sent - floor_t0,
+        duplex_floor_first=duplex_floor_first - duplex_t0,
+        duplex_floor_sent=duplex_sent - duplex_t0,
     )
+
+
+async def _in_turn(calls: Iterable[Awaitable[Any]]) -> None:
+    for call in calls:
+        await call
 
 
 async def _warm_up(sim: DashScopeSimulator, clients: Sequence[QwenTTSClient]) -> None:
     """Open the connections and fill the simulator's audio cache, so round 1 is like the rest."""
     sim.config.first_chunk_latency = sim.config.chunk_interval = 0.0
+    sim.config.duplex_start_latency = DUPLEX_START_LATENCY
+    *http_clients, realtime_client, duplex_client = clients
     await asyncio.gather(
-        *(client.synthesize(text, OPTIONS) for client in clients for text in SENTENCES),
-        *(client.synthesize(ANSWER, OPTIONS, transport="url") for client in clients),
-        clients[-1].synthesize(ANSWER, REALTIME_OPTIONS),
+        *(client.synthesize(text, OPTIONS) for client in http_clients for text in SENTENCES),
+        *(client.synthesize(ANSWER, OPTIONS, transport="url") for client in http_clients),
+        realtime_client.synthesize(ANSWER, REALTIME_OPTIONS),
+        # One after another: each leaves the duplex connection in the pool for the next.
+        _in_turn(duplex_client.synthesize(text, DUPLEX_OPTIONS) for text in SENTENCES),
     )
     sim.config.first_chunk_latency = FIRST_CHUNK_LATENCY
     sim.config.chunk_interval = CHUNK_INTERVAL
@@ -305,19 +377,25 @@ async def run(runs: int) -> list[Round]:
             QwenTTSClient(session, API_KEY, base_url=sim.base_url),
             QwenTTSClient(session, API_KEY, base_url=sim.base_url),
             QwenTTSClient(session, API_KEY, base_url=sim.base_url),
+            QwenTTSClient(session, API_KEY, base_url=sim.base_url),
         )
-        await _warm_up(sim, clients)
-        return [await measure_round(sim, clients) for _ in range(runs)]
+        try:
+            await _warm_up(sim, clients)
+            return [await measure_round(sim, clients) for _ in range(runs)]
+        finally:
+            await clients[-1].close()  # the duplex connection it keeps for the next speech
 
 
 #: The table's rows: key, label.
 PATHS = {
     "streaming": "streaming: sentences sent as they complete",
     "realtime": "realtime model: text into one WebSocket",
+    "duplex": "duplex model: text into one task",
     "whole_text_url": 'whole text, synthesize(transport="url")',
     "whole_text_sse": 'whole text, synthesize(transport="stream")',
     "whole_text_sse_first_chunk": "whole text by SSE, its first chunk",
     "floor_measured": "floor, measured: first sentence alone",
+    "duplex_floor": "duplex floor: first sentence alone",
     "floor_theoretical": "floor, theoretical: complete + 300 ms",
 }
 
@@ -326,11 +404,13 @@ def _first_audio(r: Round) -> dict[str, float]:
     return {
         "streaming": r.streaming_first,
         "realtime": r.realtime_first,
+        "duplex": r.duplex_first,
         # synthesize returns the whole audio at once: its first byte is its last.
         "whole_text_url": r.url_done,
         "whole_text_sse": r.sse_last,
         "whole_text_sse_first_chunk": r.sse_first,
         "floor_measured": r.floor_first,
+        "duplex_floor": r.duplex_floor_first,
         "floor_theoretical": r.sentence_done + FIRST_CHUNK_LATENCY,
     }
 
@@ -339,6 +419,7 @@ def _total(r: Round) -> dict[str, float]:
     return {
         "streaming": r.streaming_last,
         "realtime": r.realtime_last,
+        "duplex": r.duplex_last,
         "whole_text_url": r.url_done,
         "whole_text_sse": r.sse_last,
     }
@@ -363,13 +444,15 @@ def summarize(rounds: Sequence[Round]) -> dict[str, Any]:
     first_audio = [_first_audio(r) for r in rounds]
     first = medians(first_audio)
     total = medians([_total(r) for r in rounds])
-    floor = first["floor_measured"]
+    floor, duplex_floor = first["floor_measured"], first["duplex_floor"]
     return {
         "config": {
             "runs": len(rounds),
             "first_chunk_latency": FIRST_CHUNK_LATENCY,
             "chunk_seconds": CHUNK_SECONDS,
             "chunk_interval": CHUNK_INTERVAL,
+            "duplex_model": DUPLEX_OPTIONS.model,
+            "duplex_start_latency": DUPLEX_START_LATENCY,
             "token_interval": TOKEN_INTERVAL,
             "answer": ANSWER,
             "characters": len(ANSWER),
@@ -388,6 +471,9 @@ def summarize(rounds: Sequence[Round]) -> dict[str, Any]:
             "ratio": GOAL,
             "streaming_ratio": first["streaming"] / floor,
             "met": first["streaming"] <= GOAL * floor,
+            # The duplex model against its own floor: the same model, in the same rounds.
+            "duplex_ratio": first["duplex"] / duplex_floor,
+            "duplex_met": first["duplex"] <= GOAL * duplex_floor,
         },
         "rounds": [asdict(r) for r in rounds],
     }
@@ -439,6 +525,13 @@ def report(summary: dict[str, Any]) -> str:
         f"  floor: request's arrival -> first audio                      "
         f"{_ms(m['floor_first'] - m['floor_request'])}",
         f"  streaming requests (last run): {len(pieces)}: {shown}",
+        f"Duplex ({config['duplex_model']}, task start "
+        f"{config['duplex_start_latency'] * 1000:.0f} ms):",
+        f"  streaming: first sentence's completion -> first audio        "
+        f"{_ms(first['duplex'] - m['sentence_done'])}",
+        f"  floor: request made -> first audio                           "
+        f"{_ms(m['duplex_floor_first'] - m['duplex_floor_sent'])}"
+        f"  (HTTP: {_ms(m['floor_first'] - m['floor_sent']).strip()})",
         "",
         f"Simulator's actual pace: a chunk every {_ms(m['sse_chunk_interval']).strip()} "
         f"(configured {_ms(config['chunk_interval']).strip()}).",
@@ -453,7 +546,9 @@ def report(summary: dict[str, Any]) -> str:
         f"for {drift * 1000:.0f} ms of the SSE time, and its audio download is local.",
         f"Goal: streaming within {summary['goal']['ratio']}x of the measured floor: "
         f"{summary['goal']['streaming_ratio']:.3f}x: "
-        f"{'PASS' if summary['goal']['met'] else 'MISS'}",
+        f"{'PASS' if summary['goal']['met'] else 'MISS'}; duplex within "
+        f"{summary['goal']['ratio']}x of its own floor: {summary['goal']['duplex_ratio']:.3f}x: "
+        f"{'PASS' if summary['goal']['duplex_met'] else 'MISS'}",
     ]
     return "\n".join(lines)
 
