@@ -34,8 +34,8 @@ from custom_components.qwen_tts.aioqwentts import (
     StreamError,
     UnsupportedOptionError,
     Usage,
+    duplex as duplex_module,
 )
-from custom_components.qwen_tts.aioqwentts import duplex as duplex_module
 from simulator import DashScopeSimulator, synthesize_pcm
 from simulator.duplex_catalog import duplex_length
 from tests.client.duplex_support import (
@@ -379,9 +379,13 @@ async def test_no_retry_once_audio_was_given_out(
     china.duplex_fault("error", after_frames=2, code="InternalError")
     received: list[bytes] = []
     stream = clients(china.base_url).stream("abcdefghijklmnop. Second sentence.", options())
-    with pytest.raises(ServerError):
+
+    async def listen() -> None:
         async for chunk in stream:
             received.append(chunk)
+
+    with pytest.raises(ServerError):
+        await listen()
     (record,) = china.duplex_sessions
     (task,) = record.tasks
     pcm = b"".join(received)
@@ -456,7 +460,11 @@ ERROR_CASES: list[tuple[str, dict[str, Any], type[DashScopeError]]] = [
     ("throttling after audio", _fault("Throttling", after_frames=1, count=1), RateLimitError),
     ("internal error", _fault("InternalError"), ServerError),
     ("model unavailable", _fault("ModelUnavailable"), ServerError),
-    ("idle timeout", _fault("CLIENT_ERROR", "request timeout after 23 seconds."), InvalidRequestError),
+    (
+        "idle timeout",
+        _fault("CLIENT_ERROR", "request timeout after 23 seconds."),
+        InvalidRequestError,
+    ),
     ("moderation", {"text": "Say FORBIDDEN things."}, ContentModerationError),
     ("denied model", {"denied": True}, AccessDeniedError),
     ("unknown model", {"options": {"model": "cosyvoice-v9-flash"}}, NotFoundError),
@@ -611,7 +619,10 @@ async def test_controls_are_sent_where_the_model_takes_them(
     ("chosen", "error"),
     [
         ({"instructions": "Slowly."}, UnsupportedOptionError),  # v3-flash: fixed forms only
-        ({"model": "cosyvoice-v2", "voice": "longanli", "instructions": "x"}, UnsupportedOptionError),
+        (
+            {"model": "cosyvoice-v2", "voice": "longanli", "instructions": "x"},
+            UnsupportedOptionError,
+        ),
         ({"volume": 150}, OptionRangeError),
         ({"speech_rate": 2.5}, OptionRangeError),
         ({"pitch_rate": 0.1}, OptionRangeError),
