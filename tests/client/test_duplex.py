@@ -263,6 +263,24 @@ async def test_a_pause_finishes_the_task_and_the_next_text_starts_another(
     assert speech.request_ids == tuple(task.task_id for task in record.tasks)
 
 
+async def test_text_ending_after_a_pause_needs_no_new_task(
+    clients: Clients, china: DashScopeSimulator
+) -> None:
+    """The pause already finished the task: the end of the text sends nothing more."""
+    client = clients(china.base_url, silence=0.4)
+
+    async def text() -> AsyncIterator[str]:
+        yield "One. "
+        await eventually(lambda: bool(china.duplex_sessions[0].tasks[0].outcome == "finished"))
+
+    pcm, _ = await speak(client, text())
+    (record,) = china.duplex_sessions
+    assert record.actions == ["run-task", "continue-task", "continue-task", "finish-task"]
+    assert pcm == task_pcm(record.tasks[0])
+    await speak(client, "Two.")  # and the connection was kept for the next speech
+    assert len(china.duplex_sessions) == 1
+
+
 async def test_slow_first_text_gives_up_the_empty_task(
     clients: Clients, china: DashScopeSimulator
 ) -> None:
@@ -331,6 +349,36 @@ async def test_pooled_connections_expire(
     assert client_tasks() == []
 
 
+async def test_a_connection_past_the_window_is_not_taken(
+    clients: Clients, china: DashScopeSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection older than the window is closed when found, even before its timer."""
+    client = clients(china.base_url)
+    await speak(client, "One.")
+    monkeypatch.setattr(duplex_module, "REUSE_WINDOW", 0.0)  # its timer still runs for 45 s
+    await speak(client, "Two.")
+    first, second = china.duplex_sessions
+    await eventually(lambda: first.client_left)
+    assert [task.texts for task in second.tasks] == [["Two."]]
+
+
+async def test_the_replacement_of_a_closed_connection_fails_too(
+    clients: Clients, china: DashScopeSimulator
+) -> None:
+    """The pooled connection was closed and its replacement refuses the task: that error."""
+    china.config.duplex_connection_idle = 0.1
+    client = clients(china.base_url)
+    await speak(client, "One.")
+    await eventually(lambda: china.duplex_sessions[0].close_code == 1000)
+    china.config.denied_models = frozenset({MODEL})
+    with pytest.raises(AccessDeniedError):
+        await speak(client, "Two.")
+    first, second = china.duplex_sessions
+    assert len(first.tasks) == 1
+    assert second.error_codes == ["Model.AccessDenied"]
+    assert client_tasks() == []
+
+
 async def test_a_connection_is_used_by_one_speech_at_a_time(
     clients: Clients, china: DashScopeSimulator
 ) -> None:
@@ -370,6 +418,26 @@ async def test_a_task_failing_before_audio_runs_again(
     # The failed task billed the sentence it began: that is the speech's too.
     assert speech.usage == Usage(characters=china.duplex_characters)
     assert speech.request_ids == (failed.tasks[0].task_id, retried.tasks[0].task_id)
+
+
+async def test_text_arriving_while_a_failed_task_waits_goes_to_its_retry(
+    clients: Clients, china: DashScopeSimulator
+) -> None:
+    """Text that comes between a task's failure and its retry is spoken by the retry."""
+    china.duplex_fault("error", code="InternalError")
+    waits = RetryPolicy(base_delay=0.3, max_delay=0.3, uniform=lambda low, high: high)
+    client = clients(china.base_url, client_policy=dataclasses.replace(policy(), retry=waits))
+
+    async def text() -> AsyncIterator[str]:
+        yield "One. "
+        await eventually(lambda: bool(china.duplex_sessions[0].error_codes))
+        yield "Two."
+
+    pcm, _ = await speak(client, text())
+    failed, retried = china.duplex_sessions
+    assert failed.tasks[0].texts == ["One."]
+    assert retried.tasks[0].texts == ["One.", "Two."]
+    assert pcm == task_pcm(retried.tasks[0])
 
 
 async def test_no_retry_once_audio_was_given_out(
