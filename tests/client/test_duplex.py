@@ -234,14 +234,14 @@ async def test_a_pause_finishes_the_task_and_the_next_text_starts_another(
     The simulator fails a task that hears nothing for `duplex_idle_timeout` (23 s in the
     service): here shorter than the pause, which therefore fails nothing.
     """
-    china.config.duplex_idle_timeout = 0.6
+    china.config.duplex_idle_timeout = 1.0
     client = clients(china.base_url, silence=0.4)  # idle: half the silence bound, 0.2 s
     assert duplex_module.idle_for(client.policy.timeouts) == 0.2
 
     async def text() -> AsyncIterator[str]:
         yield "One. "
         await eventually(lambda: bool(china.duplex_sessions[0].tasks[0].outcome == "finished"))
-        await asyncio.sleep(0.7)  # longer than the simulator's idle timeout as well
+        await asyncio.sleep(1.2)  # longer than the simulator's idle timeout as well
         yield "Two."
 
     pcm, speech = await speak(client, text())
