@@ -17,10 +17,12 @@ import pytest
 
 from custom_components.qwen_tts.aioqwentts import (
     AccessDeniedError,
+    ArrearageError,
     AuthenticationError,
     ContentModerationError,
     DashScopeError,
     EmptyTextError,
+    FreeTierExhaustedError,
     InvalidRequestError,
     InvalidVoiceError,
     Language,
@@ -566,6 +568,28 @@ async def test_errors_map_to_the_client_errors(
             await speak(client, setup.get("text", "One. Two. Three."), **setup.get("options", {}))
     assert type(raised.value) is error, raised.value
     assert CHINA_KEY not in str(raised.value)
+    assert client_tasks() == []
+
+
+@pytest.mark.parametrize(
+    ("knob", "error"),
+    [("arrearage", ArrearageError), ("free_tier_exhausted", FreeTierExhaustedError)],
+)
+async def test_account_refusals_of_a_task(
+    clients: Clients, china: DashScopeSimulator, knob: str, error: type[DashScopeError]
+) -> None:
+    """A reused connection's task refused for the account: the code's error, not retried.
+
+    (A handshake refused for the same reasons is known by its status only, 400 or 403: aiohttp
+    keeps no body of a refused upgrade.)
+    """
+    client = clients(china.base_url)
+    await speak(client, "One.")
+    setattr(china.config, knob, True)
+    with pytest.raises(error):
+        await speak(client, "Two.")
+    (record,) = china.duplex_sessions
+    assert len(record.tasks) == 2
     assert client_tasks() == []
 
 
