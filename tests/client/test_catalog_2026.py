@@ -24,10 +24,27 @@ from custom_components.qwen_tts.aioqwentts import (
     check_options,
     get_model,
 )
-from custom_components.qwen_tts.aioqwentts.catalog import ALL_LANGUAGES
+from custom_components.qwen_tts.aioqwentts.catalog import (
+    ALL_LANGUAGES,
+    DUPLEX_LANGUAGE_HINTS,
+    DUPLEX_MAX_TASK_TEXT_LENGTH,
+    DUPLEX_MAX_TEXT_LENGTH,
+    MAX_DUPLEX_INSTRUCTION_LENGTH,
+    MULTILINGUAL_VOICE,
+    instruction_for,
+)
 from custom_components.qwen_tts.aioqwentts.transports.realtime_ws import session_fields
 from simulator import DashScopeSimulator, synthesize_pcm
 from simulator.catalog import MODELS as SIMULATED_HTTP_MODELS
+from simulator.duplex_catalog import (
+    DUPLEX_MODELS as SIMULATED_DUPLEX_MODELS,
+    LANGUAGE_HINTS as SIMULATED_LANGUAGE_HINTS,
+    LANGUAGE_NAMES as SIMULATED_LANGUAGE_NAMES,
+    MAX_INSTRUCTION_LENGTH,
+    MAX_TEXT_PER_MESSAGE,
+    MAX_TEXT_PER_TASK,
+    MULTILINGUAL_VOICE as SIMULATED_MULTILINGUAL_VOICE,
+)
 from simulator.realtime import REALTIME_MODEL_SPECS as SIMULATED_REALTIME_MODELS
 from tests.conftest import CHINA_KEY, FAST_POLICY
 
@@ -37,6 +54,13 @@ ORIGINAL = {
 }  # fmt: skip
 INSTRUCT = ORIGINAL | {"Serena", "Chelsie", "Momo", "Moon", "Maia", "Kai", "Bella"}
 NOVEMBER = INSTRUCT | {"Aiden", "Mia", "Mochi", "Vincent", "Neil", "Arthur", "Stella", "Vivian"}
+#: Duplex models without the free-form instructions users write (see catalog.py).
+NO_FREE_FORM_INSTRUCTIONS = {
+    "cosyvoice-v3-flash",
+    "cosyvoice-v2",
+    "cosyvoice-v3.5-flash",
+    "cosyvoice-v3.5-plus",
+}
 RATE = {Control.SPEECH_RATE}
 REALTIME = RATE | {Control.PITCH_RATE, Control.VOLUME}
 
@@ -130,9 +154,11 @@ def test_voices_by_id() -> None:
 def test_the_simulator_agrees() -> None:
     """The simulator's tables, written apart from the client's from the same notes, agree."""
     simulated = set(SIMULATED_HTTP_MODELS) | set(SIMULATED_REALTIME_MODELS)
-    assert simulated == set(MODELS)
+    qwen3 = {model_id: model for model_id, model in MODELS.items() if not model.duplex}
+    assert simulated == set(qwen3)
+    assert set(SIMULATED_DUPLEX_MODELS) == set(MODELS) - set(qwen3)
     kinds = {"vc": VoiceKind.CLONED, "vd": VoiceKind.DESIGNED, None: None}
-    for model_id, model in MODELS.items():
+    for model_id, model in qwen3.items():
         spec = (
             SIMULATED_REALTIME_MODELS[model_id]
             if model.realtime
@@ -141,6 +167,45 @@ def test_the_simulator_agrees() -> None:
         assert {v.id for v in model.voices} == spec.voices - {"Li"}, model_id
         assert model.voice_kind is kinds[spec.custom], model_id
         assert model.supports_instructions is spec.instructions, model_id
+
+
+def test_the_simulator_agrees_on_the_duplex_models() -> None:
+    """The duplex models: voices, regions, instructions, languages and limits alike."""
+    for model_id, spec in SIMULATED_DUPLEX_MODELS.items():
+        model = MODELS[model_id]
+        voices = {voice.id for voice in model.voices}
+        # Every voice the client offers is one the service speaks; the simulator's named voices
+        # are all offered (its loong*_v3 voices are a pattern: the client names three).
+        assert all(spec.has_voice(voice) for voice in voices), model_id
+        assert spec.voices <= voices, model_id
+        assert model.mainland_only is (spec.regions == ("cn",)), model_id
+        # Free-form instructions are offered only where the service takes them on every voice
+        # (cosyvoice-v3-flash takes fixed forms on some voices, v3.5 is undocumented: refused).
+        if model.supports_instructions:
+            assert spec.instruction_voices is None, model_id
+        else:
+            assert model_id in NO_FREE_FORM_INSTRUCTIONS, model_id
+    assert set(DUPLEX_LANGUAGE_HINTS.values()) == set(SIMULATED_LANGUAGE_HINTS)
+    assert MULTILINGUAL_VOICE == SIMULATED_MULTILINGUAL_VOICE
+    assert (DUPLEX_MAX_TEXT_LENGTH, DUPLEX_MAX_TASK_TEXT_LENGTH) == (
+        MAX_TEXT_PER_MESSAGE,
+        MAX_TEXT_PER_TASK,
+    )
+    assert MAX_DUPLEX_INSTRUCTION_LENGTH == MAX_INSTRUCTION_LENGTH
+    # The instruction asking the multilingual voice for a language names it as the service reads.
+    multilingual = MODELS["qwen-audio-3.0-tts-flash"].voice(MULTILINGUAL_VOICE)
+    assert multilingual is not None
+    for language, code in DUPLEX_LANGUAGE_HINTS.items():
+        assert multilingual.speaks(language)
+        options = SpeechOptions(
+            model="qwen-audio-3.0-tts-flash", voice=MULTILINGUAL_VOICE, language=language
+        )
+        instruction = instruction_for(options)
+        if code in ("zh", "en"):
+            assert instruction is None
+        else:
+            assert instruction is not None
+            assert SIMULATED_LANGUAGE_NAMES[code] in instruction, language
 
 
 @pytest.mark.parametrize(

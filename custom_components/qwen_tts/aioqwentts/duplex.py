@@ -267,9 +267,7 @@ class DuplexSession:
                             yield Billing(self._usage + usage, task.task_id)
             except DashScopeError as err:
                 self._usage += task.usage  # what the failed task billed
-                connection, self._connection = self._connection, None
-                if connection is not None:
-                    await connection.close()  # the service closes it too, after task-failed
+                await self._close_connection()  # the service closes it too, after task-failed
                 if intent.abandoned:
                     self._intents.popleft()
                     continue
@@ -294,15 +292,28 @@ class DuplexSession:
         for resting in self._resting:
             resting.cancel()
         await asyncio.gather(*self._resting, return_exceptions=True)
-        connection, self._connection = self._connection, None
+        connection = self._connection
         try:
-            if connection is not None:
-                if connection.idle and not self._intents:
-                    self._pool.park(connection)
-                else:
-                    await connection.close()
+            if connection is not None and connection.idle and not self._intents:
+                self._connection = None
+                self._pool.park(connection)
+            else:
+                await self._close_connection()
         finally:
             self._release()
+
+    async def _close_connection(self) -> None:
+        """Close the connection, and forget it only once it is closed.
+
+        A close may be cut short: the speech's sender closes the session when its text fails
+        and is cancelled as the speech ends, while aiohttp's close waits for the reader to let
+        go. Forgotten before, the socket would stay open for good; kept, the speech's own last
+        `close` finishes closing it.
+        """
+        if (connection := self._connection) is not None:
+            await connection.close()
+            if self._connection is connection:
+                self._connection = None
 
     async def _next_intent(self) -> _Intent | None:
         """The intent to speak next, waiting for text if there is none yet; None at the end."""
@@ -386,9 +397,8 @@ class DuplexSession:
             await self._push(last)
             return
         last.abandoned = True
-        connection, self._connection = self._connection, None
-        if connection is not None and last.task is not None:
-            await connection.close()  # the reader hears of it and moves on
+        if last.task is not None:
+            await self._close_connection()  # the reader hears of it and moves on
 
     def _arm_idle(self) -> None:
         """Rest after `idle` seconds unless text comes first (only while a task is open)."""
