@@ -861,3 +861,23 @@ async def test_duplex_sessions_count_against_the_client_limit(
     assert (await http).pcm == synthesize_pcm("Hello.", "Cherry")
     (task,) = [t for r in china.duplex_sessions for t in r.tasks if t.task_id in speech.request_ids]
     assert pcm == task_pcm(task)
+
+
+async def test_a_closed_pool_closes_a_connection_parked_after_it() -> None:
+    """A speech that ends after its client closed does not leave its connection open for good."""
+
+    class Parked:
+        idle = True
+        closed = asyncio.Event()
+
+        async def close(self) -> None:
+            self.closed.set()
+
+    pool = duplex_module.DuplexPool()
+    await pool.close()
+    connection = Parked()
+    pool.park(connection)  # type: ignore[arg-type]  # the pool needs only `idle` and `close`
+    async with asyncio.timeout(5):
+        await connection.closed.wait()
+    assert pool.take() is None
+    await pool.close()
