@@ -881,3 +881,20 @@ async def test_a_closed_pool_closes_a_connection_parked_after_it() -> None:
         await connection.closed.wait()
     assert pool.take() is None
     await pool.close()
+
+
+async def test_a_writer_slower_than_the_deadline_is_not_a_timeout(
+    clients: Clients, china: DashScopeSimulator
+) -> None:
+    """The deadline bounds the service's work, not the wait for the caller's next sentence.
+
+    A conversation agent may think (call a tool) for longer than a sentence's deadline before its
+    first sentence and between two: while everything sent has been answered, nothing is owed and
+    the deadline does not run (the text source has its own bound, `IDLE_TIMEOUT`).
+    """
+    china.config.duplex_idle_timeout = 5.0
+    client = clients(china.base_url, silence=0.4, deadline_base=0.6, deadline_per_character=0.0)
+    pcm, _ = await speak(client, chunks("One. ", "Two.", pause=1.0))
+    tasks = [task for record in china.duplex_sessions for task in record.tasks]
+    assert [task.texts for task in tasks if task.texts] == [["One."], ["Two."]]
+    assert pcm == tasks_pcm([task for task in tasks if task.texts])

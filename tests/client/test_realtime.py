@@ -636,3 +636,13 @@ async def test_corrupt_frame_is_a_stream_error(session: aiohttp.ClientSession) -
         await server.close()
     assert b"".join(received) == PCM
     assert client_tasks() == []
+
+
+async def test_a_writer_slower_than_the_deadline_is_not_a_timeout(
+    session: aiohttp.ClientSession, china: DashScopeSimulator
+) -> None:
+    """Waiting for the caller's next sentence is not the service's time: the deadline pauses."""
+    client = client_of(session, china.base_url, deadline_base=0.6, deadline_per_character=0.0)
+    pcm, _ = await speak(client, chunks("One.", " Two.", pause=1.0))
+    assert china.realtime_sessions[0].segments == ["One.", "Two."]
+    assert pcm == expected_pcm(china.realtime_sessions[0])

@@ -5,6 +5,12 @@ lives as long as its text keeps arriving) and makes the service owe an answer ag
 events from the service (audio, usage, the end) reset the silence. Nothing the service sends
 without meaning -- keep-alive comments, pings, unknown events -- is ever seen here, so none of it
 extends anything.
+
+The deadline bounds the service's work. While a session owes nothing (everything sent was
+answered, more text is still to come) it waits for the caller, not for the service: a conversation
+agent that calls a slow tool before its first sentence or between two must not end the speech, so
+the deadline does not run then. That wait has a bound of its own, the text source's
+(`text_stream.IDLE_TIMEOUT`), and the next text sent grows the deadline from that moment.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class Clock:
 
     def grow(self, base: float, extra: float) -> None:
         """More text was sent: at least `base` from now, plus `extra` for that text."""
+        # Time spent waiting for this text was the caller's: the service gets at least its base.
         self.deadline_at = max(self.deadline_at, self._loop.time() + base) + extra
         self._reschedule()
 
@@ -68,6 +75,11 @@ class Clock:
         self._grace = grace
         self._settled_at = self._loop.time()
         self._reschedule()
+
+    @property
+    def waiting_for_caller(self) -> bool:
+        """Whether nothing is owed and the end is not due: the caller's text is awaited."""
+        return not self._owed and self._grace is None
 
     async def next[T](self, events: AsyncIterator[T]) -> T | None:
         """The next event within the bounds; None once settled and the grace passed without one.
@@ -96,7 +108,9 @@ class Clock:
         except TimeoutError:
             raise self._expired() from None
 
-    def _due(self) -> float:
+    def _due(self) -> float | None:
+        if self.waiting_for_caller:
+            return None  # the caller's time (see the module docstring)
         due = self.deadline_at
         if self._owed:
             due = min(due, self._heard_at + self._silence)

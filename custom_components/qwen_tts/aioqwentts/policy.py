@@ -60,6 +60,7 @@ class Timeouts:
     (Chinese speech runs about 8 weighted characters a second). A one-sentence request (up to
     120 characters, as text arriving from a language model is cut) thus ends within 27 s of
     being sent, and within 54 s even behind a full queue of requests the service never ends.
+    A session's wait for its caller's next text is not the service's time (clock.py).
     """
 
     #: Establishing the TCP/TLS connection.
