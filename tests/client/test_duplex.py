@@ -832,6 +832,27 @@ async def test_a_failing_text_source_fails_the_speech(
     await eventually(lambda: record.client_left)
 
 
+async def test_a_text_source_failing_after_a_pause_fails_the_speech_at_once(
+    clients: Clients, china: DashScopeSimulator
+) -> None:
+    """The pause already finished the task when the source fails: its error comes at once.
+
+    Not at the deadline (30 s here): nothing else would wake the reader waiting for more text.
+    """
+    client = clients(china.base_url, silence=0.4, deadline_base=30.0)
+
+    async def broken() -> AsyncIterator[str]:
+        yield "Hello. "
+        await eventually(lambda: bool(china.duplex_sessions[0].tasks[0].outcome == "finished"))
+        raise ValueError("the language model failed")
+
+    async with asyncio.timeout(10):
+        with pytest.raises(ValueError, match="language model failed"):
+            await speak(client, broken())
+    assert client_tasks() == []
+    assert len(china.duplex_sessions) == 1  # no task started after the failure
+
+
 async def test_duplex_sessions_count_against_the_client_limit(
     clients: Clients, china: DashScopeSimulator
 ) -> None:

@@ -219,6 +219,9 @@ class DuplexSession:
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self._finished = False
+        #: Closed (by the consumer, or by the sender when its text source failed): nothing more
+        #: is started, and a reader waiting for text is woken to end.
+        self._closed = False
         self._heard = False
         #: Usage of the tasks that ended (a task's last report, added up over tasks).
         self._usage = Usage()
@@ -272,7 +275,7 @@ class DuplexSession:
                     self._intents.popleft()
                     continue
                 error = self._redact(err)
-                if intent.spoke or not error.retryable:
+                if intent.spoke or not error.retryable or self._closed:
                     raise error from err
                 intent.attempt = await self._backoff(
                     intent.attempt, error, self._clock, persistent=self._heard
@@ -287,6 +290,8 @@ class DuplexSession:
 
     async def close(self) -> None:
         """Keep the connection for the next speech if its last task ended cleanly, else close it."""
+        self._closed = True
+        self._changed.set()
         if self._idle_timer is not None:
             self._idle_timer.cancel()
         for resting in self._resting:
@@ -318,6 +323,8 @@ class DuplexSession:
     async def _next_intent(self) -> _Intent | None:
         """The intent to speak next, waiting for text if there is none yet; None at the end."""
         while True:
+            if self._closed:
+                return None
             if self._intents:
                 intent = self._intents[0]
                 if not intent.abandoned:
@@ -332,6 +339,8 @@ class DuplexSession:
     async def _start(self, intent: _Intent) -> None:
         """Run a task for the intent, retried as the policy says, and send it the text so far."""
         while True:
+            if self._closed:
+                raise StreamError("The speech was closed before its task started")
             try:
                 self._connection, task = await self._clock.bound(
                     start_task(self._options, self._connection, self._pool, self._connect)
