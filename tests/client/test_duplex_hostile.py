@@ -225,6 +225,24 @@ async def test_variants_are_understood(clients: Clients) -> None:
     ]
 
 
+async def test_a_finish_without_usage_keeps_the_running_total(clients: Clients) -> None:
+    """A task-finished without its own report: the results' last running total is billed."""
+    script = Script(
+        answer=[
+            result("sentence-synthesis", 3),
+            PCM,
+            result("sentence-end", 5),
+            event("task-finished", {}),
+        ],
+    )
+    async with scripted(script) as url:
+        client = clients(url, client_policy=make_policy())
+        pcm, speech = await speak(client, "Hi.")
+        await client.close()
+    assert pcm == PCM
+    assert speech.usage == Usage(characters=5)
+
+
 CASES: list[tuple[str, Script, type[DashScopeError], str]] = [
     ("audio before task-started", Script(started=[b"\x00\x00"]), ProtocolError, "out of place"),
     (

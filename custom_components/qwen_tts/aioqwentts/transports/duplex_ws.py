@@ -244,7 +244,9 @@ class DuplexTask:
             case "task-started":
                 return name
             case "task-finished":
-                self.usage = Usage.from_json(payload.get("usage"))
+                # Its report is the last word; without one, the results' running total stands.
+                if "usage" in payload:
+                    self.usage = Usage.from_json(payload["usage"])
                 return name
             case "result-generated":
                 output = payload.get("output")
