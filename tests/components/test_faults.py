@@ -322,13 +322,15 @@ async def text_never() -> AsyncGenerator[str]:
     yield ""
 
 
-STAGES: dict[str, tuple[Arrange, Callable[[], AsyncGenerator[str]], int, set[int]]] = {
+type Stage = tuple[Arrange, Callable[[], AsyncGenerator[str]], int, set[int], int]
+STAGES: dict[str, Stage] = {
     # name: (how the service behaves, the text, how many audio chunks to read before hanging
-    # up, the statuses the service recorded: 499 for a request hung up on)
-    "waiting for text": (configure(), text_never, 0, set()),
-    "waiting for the first event": (configure(first_chunk_latency=3.0), text_once, 0, {499}),
-    "during retry backoff": (fail(500, "InternalError", count=STORM), text_once, 0, {500}),
-    "mid-stream": (configure(chunk_interval=0.05), text_once, 2, {499}),
+    # up, the statuses the service recorded: 499 for a request hung up on, how many requests
+    # the service has answered once the stage is reached)
+    "waiting for text": (configure(), text_never, 0, set(), 0),
+    "waiting for the first event": (configure(first_chunk_latency=3.0), text_once, 0, {499}, 0),
+    "during retry backoff": (fail(500, "InternalError", count=STORM), text_once, 0, {500}, 1),
+    "mid-stream": (configure(chunk_interval=0.05), text_once, 2, {499}, 0),
 }
 
 
@@ -338,10 +340,10 @@ async def test_cancellation_at_every_stage(
     entry: MockConfigEntry,
     china: DashScopeSimulator,
     tts_cache_dir: Path,
-    stage: tuple[Arrange, Callable[[], AsyncGenerator[str]], int, set[int]],
+    stage: Stage,
 ) -> None:
     """Hanging up ends every request, task and connection at once."""
-    arrange, source, chunks_before, statuses = stage
+    arrange, source, chunks_before, statuses, answered = stage
     china.clear()
     arrange(china)
     client = entry.runtime_data.client
@@ -356,6 +358,9 @@ async def test_cancellation_at_every_stage(
 
     listener = asyncio.create_task(listen())
     await asyncio.sleep(0.3)  # let the stage be reached
+    async with asyncio.timeout(BOUND):  # a busy machine may take longer to answer a request
+        while len(china.generation_requests) < answered:  # noqa: ASYNC110 - plain records
+            await asyncio.sleep(0.01)
     listener.cancel()
     await asyncio.gather(listener, return_exceptions=True)
     async with asyncio.timeout(BOUND):
