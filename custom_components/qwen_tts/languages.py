@@ -64,20 +64,31 @@ LANGUAGE_TAGS: dict[str, LanguageTarget] = {
 FALLBACK_LANGUAGE = "en-US"
 
 
-def supported_languages(model: Model) -> list[str]:
-    """The tags a model can speak: its languages, and the dialects its voices have."""
-    dialects = {voice.dialect for voice in model.voices if voice.dialect}
+def supported_languages(model: Model, voice: str | None = None) -> list[str]:
+    """The tags a profile can speak: its model's languages, and the dialects its voices have.
+
+    Where the model's voices each speak some of its languages (the duplex family: CosyVoice's
+    voices speak Chinese and English, or one language more), only the languages some voice of
+    it speaks: a call in one of them gets a voice that speaks it (`voice_for_call`), while one
+    no voice speaks would always be refused. A profile's voice the catalog does not know
+    (typed by hand) may speak any of the model's languages: then all of them.
+    """
+    dialects = {v.dialect for v in model.voices if v.dialect}
+    languages = model.languages
+    if model.voices and (voice is None or model.voice(voice) is not None):
+        languages = frozenset(
+            language for language in languages if any(v.speaks(language) for v in model.voices)
+        )
     return sorted(
         tag
         for tag, target in LANGUAGE_TAGS.items()
-        if target.language in model.languages
-        and (target.dialect is None or target.dialect in dialects)
+        if target.language in languages and (target.dialect is None or target.dialect in dialects)
     )
 
 
-def default_language(model: Model, configured: str) -> str:
-    """Home Assistant's configured language where the model speaks it, else English."""
-    supported = supported_languages(model)
+def default_language(model: Model, configured: str, voice: str | None = None) -> str:
+    """Home Assistant's configured language where the profile speaks it, else English."""
+    supported = supported_languages(model, voice)
     for candidate in (configured, configured.split("-")[0]):
         if candidate in supported:
             return candidate
@@ -106,11 +117,20 @@ def voices_for(model: Model, tag: str, preferred: str | None = None) -> list[Voi
 
 
 def voice_for_call(model: Model, tag: str, voice_id: str) -> str:
-    """The voice to use: the asked one, unless a dialect is asked that this voice doesn't speak."""
+    """The voice to use: the asked one, unless it does not speak the dialect or language asked.
+
+    Then the model's first voice that does: Rocky for Cantonese; on Qwen-Audio, the
+    multilingual voice for Thai when the profile's voice speaks Chinese and English only. A
+    voice the catalog does not know is taken at its word.
+    """
     target = LANGUAGE_TAGS.get(tag)
-    if target is None or target.dialect is None:
+    if target is None:
         return voice_id
     asked = model.voice(voice_id)
+    if target.dialect is None:
+        if asked is None or asked.speaks(target.language):
+            return voice_id
+        return next((v.id for v in model.voices if v.speaks(target.language)), voice_id)
     if asked is not None and asked.dialect == target.dialect:
         return voice_id
     return next((v.id for v in model.voices if v.dialect == target.dialect), voice_id)

@@ -51,6 +51,7 @@ from .aioqwentts import (
     DEFAULT_MODEL,
     DESIGN_MODELS,
     MODELS,
+    Api as ModelApi,
     ContentModerationError,
     Control,
     CustomVoice,
@@ -201,7 +202,10 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             # Custom voices only: those made for this very model, as the service lists them.
             options = await self._custom_voice_options(model.voice_kind, model.id)
         else:
-            voices = model.voices or get_model(DEFAULT_MODEL).voices
+            # A newer qwen3 model the catalog does not know speaks the qwen3 voices; a duplex
+            # model without catalog voices (cosyvoice-v3.5-*) only voices typed by hand.
+            known = model.voices or model.api is ModelApi.DUPLEX
+            voices = model.voices if known else get_model(DEFAULT_MODEL).voices
             options = [SelectOptionDict(value=v.id, label=v.display_name) for v in voices]
         suggested = user_input or (
             {**self._data, CONF_NAME: self._name} if self._name else self._data
@@ -214,8 +218,9 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             if options:
                 suggested = {**suggested, CONF_VOICE: options[0]["value"]}
             else:
-                # Only a custom-voice model lists nothing (none made yet, or the list failed):
-                # the default system voice would be a suggestion it is sure to refuse.
+                # A custom-voice model (none made yet, or the list failed) or a duplex model
+                # without catalog voices lists nothing: the default system voice would be a
+                # suggestion it is sure to refuse.
                 suggested = {k: v for k, v in suggested.items() if k != CONF_VOICE}
         return self.async_show_form(
             step_id="voice",

@@ -87,8 +87,9 @@ class QwenTTSEntity(TextToSpeechEntity):
         self._profile = speech_request(subentry.data).options
         self._model = get_model(self._profile.model)
         self._attr_unique_id = subentry.subentry_id
-        self._attr_supported_languages = supported_languages(self._model)
-        self._attr_default_language = default_language(self._model, hass.config.language)
+        voice = self._profile.voice
+        self._attr_supported_languages = supported_languages(self._model, voice)
+        self._attr_default_language = default_language(self._model, hass.config.language, voice)
         # Everything that changes the audio is a default option, so it is part of Home Assistant's
         # TTS cache key: changing the profile never replays audio made with the old settings.
         defaults: dict[str, Any] = {
@@ -116,10 +117,11 @@ class QwenTTSEntity(TextToSpeechEntity):
     def async_get_supported_voices(self, language: str) -> list[Voice] | None:
         """The profile model's voices for a language, the best fit first.
 
-        A custom-voice model has no voices of its own to list: its profile's voice (cloned or
-        designed) is offered, by the profile's name, for each language the model speaks.
+        A custom-voice model has no voices of its own to list, nor a model the catalog lists no
+        voices of (`cosyvoice-v3.5-*`, a newer model): the profile's voice (cloned, designed or
+        typed by hand) is offered, by the profile's name, for each language the model speaks.
         """
-        if self._model.voice_kind is not None:
+        if self._model.voice_kind is not None or not self._model.voices:
             if language not in self._attr_supported_languages:
                 return []
             return [Voice(self._profile.voice, str(self._attr_name))]

@@ -339,3 +339,42 @@ async def test_usage_counts_and_prices_the_familys_characters(
     # ¥1 per 10,000 characters of cosyvoice-v3-flash, not the ¥0.8 of qwen3-tts-flash.
     added = float(hass.states.get(cost).state) - cost_before  # type: ignore[union-attr]
     assert added == pytest.approx(china.duplex_characters * 1.0 / 10_000, abs=1e-6)
+
+
+async def test_thai_from_a_profile_whose_voice_speaks_chinese_and_english(
+    hass: HomeAssistant, china: DashScopeSimulator
+) -> None:
+    """A call in Thai is spoken by the multilingual voice, as a dialect picks its voice."""
+    _, engine = await duplex_entry(
+        hass, china, {CONF_MODEL: QWEN_AUDIO, CONF_VOICE: "longanfengyue"}
+    )
+    pcm = await speak(hass, engine, "th-TH", THAI)
+    (task,) = spoken(china)
+    assert task.parameters["voice"] == MULTILINGUAL
+    assert pcm == synthesize_pcm(THAI, MULTILINGUAL, model=QWEN_AUDIO, language_type="th")
+
+
+async def test_a_model_without_catalog_voices_takes_a_voice_typed_by_hand(
+    hass: HomeAssistant, china: DashScopeSimulator
+) -> None:
+    """cosyvoice-v3.5-flash lists no voices (not the qwen3 ones); the typed one is offered."""
+    entry, _ = await duplex_entry(
+        hass, china, {CONF_MODEL: "qwen3-tts-flash", CONF_VOICE: "Cherry"}
+    )
+    result = await open_profile_flow(hass, entry)
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_MODEL: "cosyvoice-v3.5-flash"}
+    )
+    schema = {str(key): value for key, value in result["data_schema"].schema.items()}  # type: ignore[union-attr]
+    assert schema[CONF_VOICE].config["options"] == []
+    china.add_duplex_voice("cosyvoice-v3.5-flash-myvoice-1a2b", "cosyvoice-v3.5-flash")
+    result = await hass.config_entries.subentries.async_configure(
+        result["flow_id"], {CONF_VOICE: "cosyvoice-v3.5-flash-myvoice-1a2b"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    engine = "tts.qwen_cosyvoice_v3_5_flash_myvoice_1a2b_cosyvoice_v3_5_flash"
+    entity = hass.data[DATA_COMPONENT].get_entity(engine)
+    assert entity is not None
+    voices = entity.async_get_supported_voices("th-TH")
+    assert [voice.voice_id for voice in voices or []] == ["cosyvoice-v3.5-flash-myvoice-1a2b"]

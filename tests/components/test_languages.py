@@ -180,3 +180,42 @@ def test_voice_display_names() -> None:
     november = {v.id: v.display_name for v in MODELS["qwen3-tts-flash-2025-11-27"].voices}
     assert november["Aiden"] == "Aiden"
     assert len(november) == 32
+
+
+QWEN_AUDIO = MODELS["qwen-audio-3.0-tts-flash"]
+COSYVOICE = MODELS["cosyvoice-v3-flash"]
+DUPLEX_ONLY = {"th-TH", "vi-VN", "id-ID", "ms-MY"}
+
+
+def test_duplex_profiles_offer_what_some_voice_speaks() -> None:
+    """The languages some catalog voice speaks; all the model's for a voice typed by hand."""
+    assert set(supported_languages(QWEN_AUDIO, "longanfengyue")) >= DUPLEX_ONLY
+    cosyvoice = set(supported_languages(COSYVOICE, "longanyang"))
+    assert {"zh-CN", "en-US", "ja-JP", "ko-KR"} <= cosyvoice
+    assert not (DUPLEX_ONLY | {"fr-FR", "de-DE", "ru-RU"}) & cosyvoice
+    typed = set(supported_languages(COSYVOICE, "my-own-cosyvoice-voice"))
+    assert DUPLEX_ONLY | {"fr-FR", "de-DE"} <= typed
+    # Home Assistant in Thai: a CosyVoice profile defaults to English, not a language it can't.
+    assert default_language(COSYVOICE, "th", "longanyang") == "en-US"
+    assert default_language(QWEN_AUDIO, "th", "longanfengyue") == "th"
+    # A model without catalog voices (cosyvoice-v3.5-*): its languages, for the voice typed in.
+    assert set(supported_languages(MODELS["cosyvoice-v3.5-flash"], "v")) >= DUPLEX_ONLY
+
+
+@pytest.mark.parametrize(
+    ("model", "tag", "asked", "used"),
+    [
+        (QWEN_AUDIO, "th-TH", "longanfengyue", "longanhuan_mtlv7"),
+        (QWEN_AUDIO, "zh-CN", "longanfengyue", "longanfengyue"),
+        (QWEN_AUDIO, "en-US", "loongmary", "loongmary"),
+        (QWEN_AUDIO, "zh-CN", "loongmary", "longanfengyue"),  # an English-only voice
+        (COSYVOICE, "ja-JP", "longanyang", "loongtomoka_v3"),
+        (COSYVOICE, "th-TH", "longanyang", "longanyang"),  # none speaks it: the service decides
+        (COSYVOICE, "th-TH", "typed-by-hand", "typed-by-hand"),
+    ],
+)
+def test_voice_for_call_in_a_language_the_voice_does_not_speak(
+    model: Model, tag: str, asked: str, used: str
+) -> None:
+    """The model's first voice that speaks the language, as for a dialect."""
+    assert voice_for_call(model, tag, asked) == used
