@@ -8,8 +8,10 @@ the caller passes the ffmpeg binary (Home Assistant's own,
 
 What `prepare_recording` does, cheapest check first:
 
-1. The file's size: over `MAX_FILE_BYTES` (10 MiB, the service's limit for an uploaded
-   recording) is "too_large", and nothing is run.
+1. The file's size: over `MAX_FILE_BYTES` is "too_large", and nothing is run. That is what
+   Home Assistant's file upload takes (100 MiB), not the service's 10 MB: the service's limit is
+   on what is sent, and what is sent is at most 60 s of 24 kHz mono 16-bit audio (2.9 MB). A
+   phone's uncompressed stereo recording of a minute is over 10 MB and must be accepted.
 2. One ffmpeg run decodes the first audio stream to 16-bit PCM, mono (channels mixed down),
    24 kHz (resampled), at most `DECODE_SECONDS` of it: enough to tell a recording is too long
    without decoding an hour of it. ffmpeg reads the file itself (an M4A's index may come last,
@@ -61,8 +63,9 @@ _LOGGER = logging.getLogger(__package__)
 type Reason = Literal["too_large", "unreadable", "no_ffmpeg", "silent", "too_short", "too_long"]
 
 MIME_TYPE = "audio/wav"
-#: The service's limit for an uploaded recording; a larger file is refused unread.
-MAX_FILE_BYTES = 10 * 1024 * 1024
+#: The largest file read at all (Home Assistant's upload limit); a larger one is refused unread.
+#: Only the first `DECODE_SECONDS` of a file are decoded, however large it is.
+MAX_FILE_BYTES = 100 * 1024 * 1024
 #: The longest recording the service takes (a recording of exactly 60 s passes).
 MAX_SECONDS = 60.0
 #: Speech the service needs: in all, and in one continuous stretch.
@@ -76,7 +79,7 @@ SAMPLE_RATE = 24_000
 SOUND_RMS = 328
 #: How much is decoded: more than the limit, to know a recording is over it.
 DECODE_SECONDS = MAX_SECONDS + 1.0
-#: Beyond this an ffmpeg run is killed (a 60 s window of a 10 MiB file takes far less).
+#: Beyond this an ffmpeg run is killed (a 60 s window of a 100 MiB file takes far less).
 FFMPEG_TIMEOUT = 30.0
 #: The demuxers ffmpeg may use: what phones, recorders and browsers write, and nothing that names
 #: other files or URLs (playlists, concat lists).

@@ -34,6 +34,9 @@ from tests.simulator.recordings import SPEECH, Pattern, data_url, encode, enroll
 
 from .recordings import FFMPEG, LENGTH, LONG_WITH_PAUSE, SPEECH_SECONDS, speech_wav
 
+#: A phone's minute of recording (58 s: under the limit, nothing to trim).
+PHONE_MINUTE: Pattern = [(0.5, False), (57.0, True), (0.5, False)]
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -52,12 +55,18 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "long-silence.wav": speech_wav([(75.0, False)]),
         "corrupt.mp3": random.Random(3).randbytes(200_000),
         "notes.txt": b"Grandma's voice, recorded at Christmas.\n" * 20,
-        "huge.wav": wav(bytes(11 * 1024 * 1024)),
+        # A minute of a phone's uncompressed stereo at 48 kHz: over the service's 10 MB, which
+        # applies to what is sent (converted: under 3 MB), not to what is uploaded.
+        "phone-minute.wav": speech_wav(PHONE_MINUTE, rate=48_000, channels=2),
         # Names a file next to it: ffmpeg's concat demuxer would read good.wav through it.
         "list.wav": b"ffconcat version 1.0\nfile good.wav\n",
     }
     for name, content in contents.items():
         (folder / name).write_bytes(content)
+    # Over Home Assistant's upload limit: a header, then a hole (sparse: no disk space used).
+    with (folder / "huge.wav").open("wb") as huge:
+        huge.write(wav(b""))
+        huge.truncate(recording.MAX_FILE_BYTES + 1)
     video = ["-f", "lavfi", "-i", "testsrc=duration=1:size=64x64:rate=10", "-c:v", "mpeg4"]
     subprocess.run(
         [FFMPEG, "-nostdin", "-loglevel", "error", *video, str(folder / "video.mp4")],
@@ -144,6 +153,20 @@ async def test_phone_recordings_are_decoded_mixed_down_and_resampled(
         1,
     )
     assert float(stream["duration"]) == pytest.approx(prepared.seconds, abs=0.001)
+
+
+async def test_a_phone_minute_over_10_mb_is_converted_under_it(files: dict[str, Path]) -> None:
+    """The service's 10 MB is on what is sent: 11 MB of stereo becomes 2.8 MB of mono."""
+    assert files["phone-minute.wav"].stat().st_size > 10 * 1024 * 1024
+
+    prepared = await prepare_recording(FFMPEG, files["phone-minute.wav"])
+
+    assert prepared.converted
+    assert (prepared.original_rate, prepared.original_channels) == (48_000, 2)
+    assert prepared.seconds == pytest.approx(58.0, abs=0.01)
+    assert not prepared.trimmed
+    assert len(prepared.wav) < 3 * 1024 * 1024
+    check_wav(prepared)
 
 
 async def test_low_rate_recording_is_upsampled(files: dict[str, Path], tmp_path: Path) -> None:
@@ -266,7 +289,7 @@ async def test_missing_file_is_unreadable(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["good.wav", "stereo.mp3", "stereo.m4a", "low-rate.wav", "long.wav"]
+    "name", ["good.wav", "stereo.mp3", "stereo.m4a", "low-rate.wav", "long.wav", "phone-minute.wav"]
 )
 async def test_what_passes_here_is_cloned_by_the_simulator(
     files: dict[str, Path], china: DashScopeSimulator, name: str
