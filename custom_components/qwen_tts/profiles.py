@@ -20,10 +20,12 @@ from .aioqwentts import (
     MODELS,
     InvalidOptionError,
     Language,
+    Model,
     OptionRangeError,
     SpeechOptions,
     UnsupportedOptionError,
     check_options,
+    custom_voice_kind,
     get_model,
 )
 from .const import (
@@ -65,7 +67,9 @@ def speech_request(
     `tag` is a Home Assistant language tag (a dialect tag may switch to a voice speaking that
     dialect). `profile` is the profile whose settings a call's options were merged into: it may
     name a model newer than the catalog, while a call may pick only known ones; and when a call
-    picks another model, the profile's own settings that model does not take stay behind.
+    picks another model, the profile's own settings that model does not take stay behind: a
+    control it lacks, and a system voice it does not have (the model's own default speaks
+    instead). A custom voice goes along, to be refused naming the model it was made for.
     Raises the client's `InvalidOptionError` for anything refused.
     """
     model_id = data.get(CONF_MODEL) or DEFAULT_MODEL
@@ -74,17 +78,19 @@ def speech_request(
     ):
         raise InvalidOptionError("Unknown model", option=CONF_MODEL, model=str(model_id))
     model_id = model_id.strip()
+    model = get_model(model_id)
     if profile is not None and model_id != profile.get(CONF_MODEL):
-        controls = get_model(model_id).controls
+        kept: set[str] = set(model.controls)
+        if _speaks(model, data.get(CONF_VOICE)):
+            kept.add(CONF_VOICE)
         data = {
             key: value
             for key, value in data.items()
-            if key in controls or key not in profile or value != profile[key]
+            if key in kept or key not in profile or value != profile[key]
         }
-    voice = data.get(CONF_VOICE, DEFAULT_VOICE)
+    voice = data.get(CONF_VOICE, _default_voice(model))
     if not isinstance(voice, str) or not voice.strip():
         raise InvalidOptionError("Not a voice", option=CONF_VOICE, model=model_id, value=voice)
-    model = get_model(model_id)
     language = Language.AUTO
     if tag is not None:
         target = LANGUAGE_TAGS.get(tag)
@@ -127,6 +133,28 @@ def speech_request(
             high=MAX_LEADING_SILENCE,
         )
     return SpeechRequest(options, int(silence))
+
+
+def _speaks(model: Model, voice: Any) -> bool:
+    """Whether a profile's voice goes along to another model a call picks.
+
+    A system voice the model has, any custom voice (the client refuses it for another model,
+    naming the right one: better than speaking with a stranger's voice), and any voice when the
+    model lists none to compare with (a newer model). Not a system voice the model lacks.
+    """
+    if not isinstance(voice, str):
+        return True  # refused as "not a voice" below
+    voice = voice.strip()
+    return (
+        model.voice(voice) is not None or not model.voices or custom_voice_kind(voice) is not None
+    )
+
+
+def _default_voice(model: Model) -> str:
+    """The voice a request names none: Cherry where the model has it, else its first voice."""
+    if model.voices and model.voice(DEFAULT_VOICE) is None:
+        return model.voices[0].id
+    return DEFAULT_VOICE
 
 
 def _unless_default(value: Any, default: float) -> Any:

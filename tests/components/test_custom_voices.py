@@ -37,6 +37,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.qwen_tts import recording
 from custom_components.qwen_tts.aioqwentts import (
     CLONING_MODELS,
     DESIGN_MODELS,
@@ -121,7 +122,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "short.wav": speech_wav([(0.5, False), (2.0, True), (0.5, False)]),
         "silence.wav": speech_wav([(5.0, False)]),
         "corrupt.mp3": random.Random(3).randbytes(200_000),
-        "huge.wav": wav(bytes(11 * 1024 * 1024)),
+        # Over the limit the test sets (Home Assistant's own upload limit, 100 MB, is too
+        # much to upload in a test): what is refused before ffmpeg runs.
+        "huge.wav": wav(bytes(2 * 1024 * 1024)),
         "long.wav": speech_wav(LONG_WITH_PAUSE),
         # 3.5 s of sound in one stretch: enough here, poor for the service (fallback mode).
         "poor.wav": speech_wav([(0.5, False), (3.5, True), (0.5, False)]),
@@ -486,10 +489,12 @@ async def test_clone_refused_here_sends_nothing(
     china: DashScopeSimulator,
     files: dict[str, Path],
     copies: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
     name: str,
     reason: str,
 ) -> None:
     """A recording the service would refuse is refused on its field; nothing is sent or billed."""
+    monkeypatch.setattr(recording, "MAX_FILE_BYTES", 1024 * 1024)
     file_id = await upload(hass_client, files[name])
     china.clear()
 
@@ -498,8 +503,9 @@ async def test_clone_refused_here_sends_nothing(
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "clone"
     assert errors_of(result) == {CONF_RECORDING: f"recording_{reason}"}
-    # What was typed is suggested again; the file cannot be.
+    # What was typed is suggested again; the file cannot be. The price is stated again too.
     assert suggested(result) == {CONF_NAME: "Grandma", CONF_TRANSCRIPT: "Hello", CONF_API: "http"}
+    assert result["description_placeholders"] == {"price": "0.01"}
     nothing_sent(china)
     assert len(china.voices) == 0
 
@@ -1384,6 +1390,60 @@ async def test_system_voice_option_on_a_custom_voice_profile(
             f"The model {VC} speaks only voices cloned or designed for it; Cherry is not one of "
             "them."
         )
+    assert china.requests == []
+
+
+STRANGER = "qwen-tts-vc-stranger-voice-20260101000000000-0a1b"
+MISMATCH = (
+    "The voice {voice} was made for {vc} and speaks with that model only, not {model}. Change "
+    "the voice profile's model to {vc}."
+)
+
+
+@pytest.mark.parametrize(
+    ("options", "key", "message"),
+    [
+        ({CONF_MODEL: VC_REALTIME}, "voice_model_mismatch", MISMATCH),
+        ({CONF_MODEL: "qwen3-tts-flash"}, "voice_model_mismatch", MISMATCH),
+        (
+            # A custom voice this installation never saw: its model is unknown, its kind not.
+            {CONF_MODEL: "qwen3-tts-flash", CONF_VOICE: STRANGER},
+            "custom_voice_needs_its_model",
+            "The voice {voice} is a cloned or designed voice: it speaks only with the model it "
+            "was made for, not {model}.",
+        ),
+    ],
+    ids=["another-vc-model", "a-system-model", "an-unknown-custom-voice"],
+)
+async def test_custom_voice_with_another_model_names_its_own(
+    hass: HomeAssistant,
+    entry: MockConfigEntry,
+    china: DashScopeSimulator,
+    options: dict[str, str],
+    key: str,
+    message: str,
+) -> None:
+    """tts.speak picking another model for a cloned voice: refused before any request, the
+    message naming the model the voice was made for (not spoken with another voice)."""
+    voice = make_voice(china, VC, "grandma", day("2026-08-11"))
+    result = await voice_form(hass, entry, VC)
+    await submit_profile(hass, result, {CONF_VOICE: voice})
+    await hass.async_block_till_done()
+    engine_id = engine(hass, new_profile(entry).subentry_id).entity_id
+    china.clear()
+
+    with pytest.raises(ServiceValidationError) as caught:
+        await fetch_audio(hass, "你好。", options=options, engine=engine_id)
+
+    refusal = caught.value
+    assert refusal.translation_domain == DOMAIN
+    assert refusal.translation_key == key
+    placeholders = refusal.translation_placeholders
+    assert placeholders is not None
+    expected = message.format(
+        voice=options.get(CONF_VOICE, voice), vc=VC, model=options[CONF_MODEL]
+    )
+    assert STRINGS["exceptions"][key]["message"].format(**placeholders) == expected
     assert china.requests == []
 
 

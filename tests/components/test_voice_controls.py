@@ -242,3 +242,21 @@ async def test_profile_flow_drops_zero_silence(hass: HomeAssistant, entry: MockC
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert CONF_LEADING_SILENCE not in result["data"]
     await hass.async_block_till_done()
+
+
+@pytest.mark.parametrize(
+    ("profile_voice", "model", "voice"),
+    [
+        ("Ethan", "qwen3-tts-flash", "Ethan"),  # the new model has the voice: it goes along
+        ("Ethan", "cosyvoice-v3-flash", "longanyang"),  # it does not: that model's own default
+        # A model that lists no voices: it goes along, for the client to refuse by name.
+        ("Ethan", "qwen3-tts-vc-2026-01-22", "Ethan"),
+    ],
+)
+def test_a_call_picking_another_model_keeps_the_voice_it_has(
+    profile_voice: str, model: str, voice: str
+) -> None:
+    """A profile's voice stays when the call's model speaks it; else the model's default does."""
+    data = {CONF_MODEL: REALTIME, CONF_VOICE: profile_voice, CONF_SPEECH_RATE: 1.0}
+    options = speech_request({**data, CONF_MODEL: model}, profile=data).options
+    assert (options.model, options.voice) == (model, voice)
