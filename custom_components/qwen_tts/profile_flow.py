@@ -50,6 +50,7 @@ from .aioqwentts import (
     CLONING_MODELS,
     DEFAULT_MODEL,
     DESIGN_MODELS,
+    DUPLEX_LANGUAGE_HINTS,
     MODELS,
     Api as ModelApi,
     ContentModerationError,
@@ -59,6 +60,7 @@ from .aioqwentts import (
     InvalidOptionError,
     Model,
     RecordingError,
+    Voice,
     VoiceKind,
     VoiceModelMismatchError,
     get_model,
@@ -206,7 +208,7 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             # model without catalog voices (cosyvoice-v3.5-*) only voices typed by hand.
             known = model.voices or model.api is ModelApi.DUPLEX
             voices = model.voices if known else get_model(DEFAULT_MODEL).voices
-            options = [SelectOptionDict(value=v.id, label=v.display_name) for v in voices]
+            options = [SelectOptionDict(value=v.id, label=_voice_label(v)) for v in voices]
         suggested = user_input or (
             {**self._data, CONF_NAME: self._name} if self._name else self._data
         )
@@ -559,6 +561,20 @@ def _voice_fields(model: Model, options: list[SelectOptionDict]) -> dict[probati
     )
     fields[probatio.Optional(CONF_NAME)] = TextSelector()
     return fields
+
+
+def _voice_label(voice: Voice) -> str:
+    """A system voice as the picker lists it: its names, and what it speaks where that varies.
+
+    The duplex family's voices each speak some of their model's languages: their language codes
+    follow ("龙安欢 longanhuan_mtlv7 · zh en fr …"), short and the same in every UI language.
+    """
+    if voice.languages is None:
+        return voice.display_name
+    codes = [
+        code for language, code in DUPLEX_LANGUAGE_HINTS.items() if language in voice.languages
+    ]
+    return f"{voice.display_name} · {' '.join(codes)}"
 
 
 def _creation_error(err: DashScopeError) -> str:

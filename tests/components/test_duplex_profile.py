@@ -117,6 +117,11 @@ async def test_profile_flow_lists_the_models_voices_and_checks_through_the_duple
     schema = {str(key): value for key, value in result["data_schema"].schema.items()}  # type: ignore[union-attr]
     voices = [option["value"] for option in schema[CONF_VOICE].config["options"]]
     assert voices == [voice.id for voice in get_model(QWEN_AUDIO).voices]
+    labels = {o["value"]: o["label"] for o in schema[CONF_VOICE].config["options"]}
+    # Names, and the languages each voice speaks (they differ from voice to voice).
+    assert labels["longanfengyue"] == "龙安风悦 longanfengyue · zh en"
+    assert labels["loongmary"] == "loongmary · en"
+    assert labels[MULTILINGUAL].endswith(" · zh en fr de ja ko ru pt it th vi id ms")
     assert MULTILINGUAL in voices
     assert schema[CONF_VOICE].config["custom_value"]  # a voice id typed by hand
     assert {CONF_PITCH_RATE, CONF_VOLUME, CONF_INSTRUCTIONS} <= set(schema)

@@ -2,8 +2,9 @@
 
 Independent of Home Assistant: it needs only an `aiohttp.ClientSession` from its caller. One
 `QwenTTSClient` per key and endpoint applies one `ClientPolicy` (limits, retries, deadlines) to
-every transport: HTTP server-sent events, HTTP with an audio URL, and the realtime WebSocket,
-and to the custom voices it clones, designs, lists and deletes.
+every transport: HTTP server-sent events, HTTP with an audio URL, the realtime WebSocket and the
+duplex WebSocket of CosyVoice and Qwen-Audio TTS, and to the custom voices it clones, designs,
+lists and deletes.
 """
 
 from .catalog import (
@@ -12,6 +13,7 @@ from .catalog import (
     DEFAULT_MODEL,
     DEFAULT_VOICE,
     DESIGN_MODELS,
+    DUPLEX_LANGUAGE_HINTS,
     MODELS,
     Api,
     Control,
@@ -78,6 +80,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_VOICE",
     "DESIGN_MODELS",
+    "DUPLEX_LANGUAGE_HINTS",
     "MAX_DESCRIPTION_LENGTH",
     "MAX_PREVIEW_TEXT_LENGTH",
     "MAX_RECORDING_ENCODED_BYTES",
