@@ -121,7 +121,7 @@ async def test_profile_flow_lists_the_models_voices_and_checks_through_the_duple
     # Names, and the languages each voice speaks (they differ from voice to voice).
     assert labels["longanfengyue"] == "龙安风悦 longanfengyue · zh en"
     assert labels["loongmary"] == "loongmary · en"
-    assert labels[MULTILINGUAL].endswith(" · zh en fr de ja ko ru pt it th vi id ms")
+    assert labels[MULTILINGUAL].endswith(" · zh en fr de ja ko ru pt th id vi it ms")
     assert MULTILINGUAL in voices
     assert schema[CONF_VOICE].config["custom_value"]  # a voice id typed by hand
     assert {CONF_PITCH_RATE, CONF_VOLUME, CONF_INSTRUCTIONS} <= set(schema)
