@@ -202,7 +202,7 @@ class VoiceProfileFlow(ConfigSubentryFlow):
                 return self._show_model_form(errors)
         if model.voice_kind is not None:
             # Custom voices only: those made for this very model, as the service lists them.
-            options = await self._custom_voice_options(model.voice_kind, model.id)
+            options = await self._custom_voice_options(model.voice_kind, model.id, errors)
         else:
             # A newer qwen3 model the catalog does not know speaks the qwen3 voices; a duplex
             # model without catalog voices (cosyvoice-v3.5-*) only voices typed by hand.
@@ -255,12 +255,19 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             self._get_entry(), self._get_reconfigure_subentry(), data=data, title=title
         )
 
-    async def _custom_voice_options(self, kind: VoiceKind, model: str) -> list[SelectOptionDict]:
-        """The account's custom voices made for model, newest first (none if unlisted)."""
+    async def _custom_voice_options(
+        self, kind: VoiceKind, model: str, errors: dict[str, str]
+    ) -> list[SelectOptionDict]:
+        """The account's custom voices made for model, newest first.
+
+        When the service cannot list them, none, and the form says why (unless it already shows
+        another error): a voice id may still be typed in.
+        """
         try:
             voices = await self._get_entry().runtime_data.client.list_voices(kind)
         except DashScopeError as err:
             _LOGGER.debug("Could not list the account's %s voices: %s", kind, err)
+            errors.setdefault("base", form_error(err))
             return []
         made = sorted(
             (voice for voice in voices if voice.target_model == model),

@@ -1255,13 +1255,14 @@ async def test_voice_step_lists_voices_designed_through_the_client(
 async def test_voice_step_when_the_listing_fails(
     hass: HomeAssistant, entry: MockConfigEntry, china: DashScopeSimulator
 ) -> None:
-    """No list, no guess: the field is empty and a voice typed in is still checked and saved."""
+    """No list, no guess: the field is empty, the form says why, and a voice typed in is still
+    checked and saved."""
     voice = make_voice(china, VC, "grandma", day("2026-08-11"))
     china.fail_next_customization(500, "InternalError", action="list", count=ATTEMPTS)
 
     result = await voice_form(hass, entry, VC)
 
-    assert errors_of(result) == {}
+    assert errors_of(result) == {"base": "cannot_connect"}
     assert select_options(result, CONF_VOICE) == []
     assert CONF_VOICE not in suggested(result)  # not a system voice this model cannot speak
     assert [r.status for r in china.customization_requests] == [500] * ATTEMPTS
