@@ -296,7 +296,7 @@ class VoiceProfileFlow(ConfigSubentryFlow):
             except ValueError:
                 # No such upload: an upload is read once, and the form was sent again with the
                 # file of an earlier attempt (or the upload expired). The user uploads it anew.
-                return self._show_clone_form({CONF_RECORDING: "recording_unreadable"})
+                return self._show_clone_form({CONF_RECORDING: "recording_upload_again"})
             try:
                 recording = await self._prepare(allow_trim=False)
             except RecordingProblem as problem:

@@ -561,7 +561,7 @@ async def test_clone_of_a_used_up_upload_asks_for_it_again(
     result = await submit_profile(hass, result, {CONF_RECORDING: file_id, CONF_NAME: "Grandma"})
 
     assert result["type"] is FlowResultType.FORM
-    assert errors_of(result) == {CONF_RECORDING: "recording_unreadable"}
+    assert errors_of(result) == {CONF_RECORDING: "recording_upload_again"}
     nothing_sent(china)
     await abort_flow(hass, result)
     assert_copies_gone(copies)
