@@ -359,7 +359,10 @@ async def test_hostile_frames_are_typed_errors(
     clients: Clients, case: str, script: Script, error: type[DashScopeError], fragment: str
 ) -> None:
     """Each frame the client cannot use ends the speech with a typed error, in bounded time."""
-    client_policy = make_policy(max_json_bytes=4096, max_event_bytes=64 * 1024)
+    # A deadline test needs a short deadline; any other case a long one, so that on a busy
+    # machine an endless stream still reaches its byte allowance before the deadline ends it.
+    deadline = 1.0 if error is RequestTimeoutError else 5.0
+    client_policy = make_policy(deadline=deadline, max_json_bytes=4096, max_event_bytes=64 * 1024)
     async with scripted(script) as url:
         raised = await fails(speak(clients(url, client_policy=client_policy), "Hi."), error)
     assert fragment in str(raised)
