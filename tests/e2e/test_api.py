@@ -274,12 +274,12 @@ def test_restart_keeps_everything(stack: Stack) -> None:
     calls = len(stack.service_calls())
     stack.restart()
     hass = stack.hass
-    # Stopping closes the duplex connection kept for the next speech (the Thai profile's; the
-    # simulator logs a WebSocket as it ends); starting costs nothing: one free key check.
-    assert stack.service_calls()[calls:] == [
-        "GET /api-ws/v1/inference -> 499",
-        "GET /api/v1/models -> 200",
-    ]
+    # Starting costs nothing: one free key check. Stopping closed the duplex connection the Thai
+    # profile kept for its next speech (the simulator logs a WebSocket as it ends), unless its
+    # 45 s in the pool had run out before.
+    after = stack.service_calls()[calls:]
+    assert [call for call in after if "/api-ws/" not in call] == ["GET /api/v1/models -> 200"]
+    assert set(after) <= {"GET /api-ws/v1/inference -> 499", "GET /api/v1/models -> 200"}
     (entry,) = hass.entries()
     assert entry["entry_id"] == before[0]["entry_id"]
     assert entry["state"] == "loaded"
