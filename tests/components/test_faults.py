@@ -347,7 +347,8 @@ async def test_cancellation_at_every_stage(
     china.clear()
     arrange(china)
     client = entry.runtime_data.client
-    slow_backoff = RetryPolicy(base_delay=5.0, max_delay=5.0)
+    # Always the full 5 s: with full jitter a retry could come within the stage's 0.3 s.
+    slow_backoff = RetryPolicy(base_delay=5.0, max_delay=5.0, uniform=lambda _low, high: high)
     client.policy = dataclasses.replace(client.policy, retry=slow_backoff)
     audio = await open_stream(hass, source())
 
