@@ -37,13 +37,11 @@ assert.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from contextlib import aclosing
 import dataclasses
 import datetime
 import ipaddress
-import json
 from pathlib import Path
 import ssl
 import statistics
@@ -58,6 +56,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from bench import command_line, parse, publish
 from bench.performance import API_KEY, FIRST_CHUNK_LATENCY, OVERHEAD_PACE, SimulatorProcess, paced
 from bench.streaming import SENTENCES, TOKEN_INTERVAL, TokenFeed, tokenize
 from custom_components.qwen_tts.aioqwentts import ClientPolicy, QwenTTSClient, SpeechOptions
@@ -443,10 +442,7 @@ def report(summary: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the report, optionally write the numbers as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.cold", description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--runs", type=int, default=5, help="rounds to measure (default 5)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
+    parser = command_line("cold", __doc__, runs=5)
     parser.add_argument(
         "--rtt",
         type=float,
@@ -454,16 +450,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECONDS",
         help=f"the round-trip time the link adds (default {RTT:g})",
     )
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    args = parse(parser, argv)
     if args.rtt < 0:
         parser.error("--rtt must not be negative")
     summary = asyncio.run(run(args.runs, args.rtt))
-    print(report(summary))
-    if args.json is not None:
-        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    return 0
+    return publish(summary, report(summary), args.json)
 
 
 if __name__ == "__main__":

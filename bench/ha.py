@@ -45,7 +45,6 @@ assert. Home Assistant's log is kept in artifacts/bench/ha/.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
@@ -59,6 +58,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import command_line, parse, publish
 from bench.performance import (
     API_KEY,
     CHUNK_SECONDS,
@@ -652,10 +652,7 @@ def report(summary: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the report, optionally write the numbers as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.ha", description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--runs", type=int, default=3, help="rounds to measure (default 3)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
+    parser = command_line("ha", __doc__, runs=3)
     parser.add_argument(
         "--long-pace",
         type=float,
@@ -663,16 +660,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="X",
         help=f"the long message's service pace, x real time (default {LONG_PACE:g})",
     )
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    args = parse(parser, argv)
     # SIGTERM as KeyboardInterrupt: Home Assistant, in a process group of its own, is stopped.
     stop_on_sigterm()
     summary = asyncio.run(run(args.runs, args.long_pace))
-    print(report(summary))
-    if args.json is not None:
-        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    return 0
+    return publish(summary, report(summary), args.json)
 
 
 if __name__ == "__main__":

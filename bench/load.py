@@ -38,15 +38,12 @@ Run: scripts/bench load [--runs N] [--json PATH]. Benchmarks report; they do not
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import AsyncExitStack, aclosing
 from dataclasses import asdict, dataclass
 import gc
-import json
-from pathlib import Path
 import random
 import resource
 import statistics
@@ -57,6 +54,7 @@ import zlib
 
 import aiohttp
 
+from bench import command_line, parse, publish
 from bench.performance import SimulatorProcess, mixed_text, one_message, paced
 from custom_components.qwen_tts.aioqwentts import (
     DashScopeError,
@@ -488,21 +486,13 @@ def report(summary: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the report, optionally write the numbers as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--runs", type=int, default=1, help="timed rounds (default 1)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
+    parser = command_line("load", __doc__, runs=1, runs_help="timed rounds")
     parser.add_argument(
         "--rate", type=int, default=RATE_LIMIT[0], help="requests a second per account"
     )
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    args = parse(parser, argv)
     summary = asyncio.run(run(args.runs, (args.rate, RATE_LIMIT[1])))
-    print(report(summary))
-    if args.json is not None:
-        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    return 0
+    return publish(summary, report(summary), args.json)
 
 
 if __name__ == "__main__":

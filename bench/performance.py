@@ -40,7 +40,6 @@ Run: scripts/bench performance [--runs N] [--json PATH]. Benchmarks report; they
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
@@ -59,6 +58,7 @@ from typing import Any, Self, cast
 
 import aiohttp
 
+from bench import command_line, parse, publish
 from custom_components.qwen_tts.aioqwentts import (
     ClientPolicy,
     Limits,
@@ -790,10 +790,7 @@ def report(summary: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the report, optionally write the numbers as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.performance", description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--runs", type=int, default=3, help="rounds to measure (default 3)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
+    parser = command_line("performance", __doc__, runs=3)
     parser.add_argument(
         "--long-pace",
         type=float,
@@ -801,14 +798,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="X",
         help=f"the long text's service pace, x real time (default {LONG_PACE:g})",
     )
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    args = parse(parser, argv)
     summary = asyncio.run(run(args.runs, args.long_pace))
-    print(report(summary))
-    if args.json is not None:
-        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    return 0
+    return publish(summary, report(summary), args.json)
 
 
 if __name__ == "__main__":

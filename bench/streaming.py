@@ -60,13 +60,10 @@ Run: scripts/bench streaming [--runs N] [--json PATH]. Benchmarks report; they d
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import asdict, dataclass, fields
-import json
-from pathlib import Path
 import random
 import statistics
 import time
@@ -74,6 +71,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import command_line, parse, publish
 from custom_components.qwen_tts.aioqwentts.client import QwenTTSClient
 from custom_components.qwen_tts.aioqwentts.types import SpeechOptions
 from simulator import DashScopeSimulator, RecordedRequest, SimulatorConfig
@@ -555,18 +553,9 @@ def report(summary: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Measure, print the report, optionally write the numbers as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.streaming", description=__doc__)
-    parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.add_argument("--runs", type=int, default=5, help="rounds to measure (default 5)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the numbers here")
-    args = parser.parse_args(argv)
-    if args.runs < 1:
-        parser.error("--runs must be at least 1")
+    args = parse(command_line("streaming", __doc__, runs=5), argv)
     summary = summarize(asyncio.run(run(args.runs)))
-    print(report(summary))
-    if args.json is not None:
-        args.json.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    return 0
+    return publish(summary, report(summary), args.json)
 
 
 if __name__ == "__main__":
